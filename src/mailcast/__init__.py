@@ -1,0 +1,1 @@
+"""mailcast: email campaign delivery, from preparation to each message's real outcome."""

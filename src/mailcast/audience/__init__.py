@@ -1,0 +1,1 @@
+"""Audience: profiles, lists, CSV import and the target filter language."""

@@ -1,0 +1,1 @@
+"""Composition: sandboxed templates, the MIME skeleton and per-message envelope fields."""

@@ -1,0 +1,89 @@
+"""Turns a delivery and one recipient into the envelope and bytes handed to the relay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from mailcast.compose.mime import MessageSkeleton, check_header_value
+from mailcast.compose.templates import CompiledContent, RenderedContent, recipient_context
+from mailcast.compose.verp import EnvelopeSigner
+
+
+@dataclass(frozen=True)
+class DeliveryContent:
+    """What a delivery says, as its author wrote it."""
+
+    delivery_id: int
+    subject: str
+    from_addr: str
+    reply_to: str | None
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    message_id: int
+    address: str
+    first_name: str | None
+    last_name: str | None
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ComposedMessage:
+    message_id: int
+    envelope_from: str
+    recipient: str
+    message_id_header: str
+    data: bytes
+
+
+class Composer:
+    """Compiles a delivery once, then composes each of its messages."""
+
+    def __init__(self, content: DeliveryContent, signer: EnvelopeSigner) -> None:
+        check_header_value("From", content.from_addr)
+        check_header_value("Reply-To", content.reply_to or "")
+        self.content = content
+        self.signer = signer
+        self.templates = CompiledContent(content.subject, content.html, content.text)
+        self.skeleton = MessageSkeleton(
+            content.from_addr,
+            content.reply_to,
+            has_html=bool(content.html.strip()),
+            has_text=bool(content.text.strip()),
+        )
+
+    def render(self, recipient: Recipient) -> RenderedContent:
+        context = recipient_context(
+            recipient.address, recipient.first_name, recipient.last_name, recipient.attributes
+        )
+        rendered = self.templates.render(context)
+        check_header_value("Subject", rendered.subject)
+        return rendered
+
+    def compose(self, recipient: Recipient, now: dt.datetime) -> ComposedMessage:
+        rendered = self.render(recipient)
+        message_id_header = self.signer.message_id_for(
+            self.content.delivery_id, recipient.message_id
+        )
+        to_name = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
+        data = self.skeleton.build(
+            to_addr=recipient.address,
+            to_name=check_header_value("To", to_name),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id_header,
+            date=now,
+        )
+        return ComposedMessage(
+            message_id=recipient.message_id,
+            envelope_from=self.signer.return_path(recipient.message_id),
+            recipient=recipient.address,
+            message_id_header=message_id_header,
+            data=data,
+        )

@@ -1,0 +1,54 @@
+"""Signed VERP return paths and Message-IDs, so a bounce can be traced to one message."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+_VERP = re.compile(
+    r"^(?P<prefix>[a-z0-9]+)-(?P<id>[0-9a-z]+)-(?P<sig>[0-9a-f]{12})@(?P<domain>.+)$"
+)
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = _B36[rest] + digits
+        if not number:
+            return digits
+
+
+def _signature(secret: bytes, purpose: str, message_id: int) -> str:
+    mac = hmac.new(secret, f"{purpose}:{message_id}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:12]
+
+
+class EnvelopeSigner:
+    """Makes and checks the per-message return path and Message-ID."""
+
+    def __init__(self, secret: str, bounce_domain: str, message_id_domain: str) -> None:
+        self._secret = secret.encode()
+        self.bounce_domain = bounce_domain.lower()
+        self.message_id_domain = message_id_domain
+        self.prefix = "b"
+
+    def return_path(self, message_id: int) -> str:
+        signature = _signature(self._secret, "verp", message_id)
+        return f"{self.prefix}-{_base36(message_id)}-{signature}@{self.bounce_domain}"
+
+    def message_id_for(self, delivery_id: int, message_id: int) -> str:
+        # Stable across retries and re-sends, so a receiver sees one Message-ID per message.
+        signature = _signature(self._secret, "mid", message_id)
+        return f"<{delivery_id}.{message_id}.{signature}@{self.message_id_domain}>"
+
+    def message_from_return_path(self, address: str) -> int | None:
+        """The message a bounce address names, or None if it is not one of ours or forged."""
+        match = _VERP.match(address.strip().lower())
+        if not match or match["prefix"] != self.prefix or match["domain"] != self.bounce_domain:
+            return None
+        message_id = int(match["id"], 36)
+        expected = _signature(self._secret, "verp", message_id)
+        return message_id if hmac.compare_digest(expected, match["sig"]) else None

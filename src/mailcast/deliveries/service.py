@@ -1,0 +1,185 @@
+"""Creating, editing, approving, confirming, pausing, resuming and stopping deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from mailcast.audience.target import Target, validate_target
+from mailcast.compose.mime import check_header_value
+from mailcast.context import Context
+from mailcast.domain import EDITABLE_STATES, Action, DeliveryState, FeedbackMode
+from mailcast.store import deliveries as delivery_store
+from mailcast.store import messages as message_store
+from mailcast.users.service import User, authorize
+
+
+class DeliveryError(ValueError):
+    """A delivery action that the delivery's state or content does not allow, and why."""
+
+
+@dataclass(frozen=True)
+class DeliveryDraft:
+    name: str
+    subject: str
+    from_addr: str
+    target: Target
+    html: str = ""
+    text: str = ""
+    reply_to: str | None = None
+    target_limit: int | None = None
+    feedback_mode: FeedbackMode | None = None
+    send_at: dt.datetime | None = None
+    validity_hours: float | None = None
+
+
+def create_delivery(ctx: Context, user: User, draft: DeliveryDraft) -> int:
+    authorize(user, Action.CREATE_DELIVERY)
+    _check_headers(draft.subject, draft.from_addr, draft.reply_to)
+    with ctx.db.write() as conn:
+        validate_target(conn, draft.target)
+        return delivery_store.insert_delivery(conn, _columns(ctx, draft, user), ctx.clock.now())
+
+
+def _columns(ctx: Context, draft: DeliveryDraft, user: User) -> dict[str, Any]:
+    return {
+        "name": draft.name,
+        "subject": draft.subject,
+        "from_addr": draft.from_addr,
+        "reply_to": draft.reply_to,
+        "html_template": draft.html,
+        "text_template": draft.text,
+        "target": draft.target.to_json(),
+        "target_limit": draft.target_limit,
+        "feedback_mode": draft.feedback_mode or ctx.settings.feedback_mode,
+        "send_at": draft.send_at,
+        "validity_hours": round(draft.validity_hours or ctx.settings.validity_hours),
+        "created_by": user.id,
+    }
+
+
+def _check_headers(subject: str, from_addr: str, reply_to: str | None) -> None:
+    try:
+        for name, value in (("Subject", subject), ("From", from_addr), ("Reply-To", reply_to)):
+            check_header_value(name, value or "")
+    except ValueError as exc:
+        raise DeliveryError(str(exc)) from exc
+
+
+EDITABLE_FIELDS = {
+    "name": "name",
+    "subject": "subject",
+    "from_addr": "from_addr",
+    "reply_to": "reply_to",
+    "html": "html_template",
+    "text": "text_template",
+    "target_limit": "target_limit",
+    "send_at": "send_at",
+}
+
+
+def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) -> None:
+    """Any edit after preparation sends the delivery back to draft and revokes its approval."""
+    authorize(user, Action.EDIT_DELIVERY)
+    values = {EDITABLE_FIELDS[k]: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    if "target" in changes:
+        values["target"] = changes["target"].to_json()
+    _check_headers(values.get("subject", ""), values.get("from_addr", ""), values.get("reply_to"))
+    now = ctx.clock.now()
+    with ctx.db.write() as conn:
+        current = delivery_store.get_delivery(conn, delivery_id, for_update=True)
+        if current["state"] not in EDITABLE_STATES:
+            raise DeliveryError(f"a delivery in state '{current['state']}' cannot be edited")
+        if "target" in changes:
+            validate_target(conn, changes["target"])
+        if current["state"] != DeliveryState.DRAFT:
+            delivery_store.move_delivery(conn, delivery_id, DeliveryState.DRAFT, now)
+            delivery_store.clear_preparation(conn, delivery_id)
+        delivery_store.update_delivery(
+            conn,
+            delivery_id,
+            now,
+            **values,
+            version=current["version"] + 1,
+            approved_version=None,
+            approved_by=None,
+        )
+
+
+def approve_delivery(ctx: Context, user: User, delivery_id: int, approve: bool = True) -> None:
+    authorize(user, Action.APPROVE_DELIVERY)
+    target = DeliveryState.APPROVED if approve else DeliveryState.DRAFT
+    with ctx.db.write() as conn:
+        current = delivery_store.get_delivery(conn, delivery_id, for_update=True)
+        _require_state(current, DeliveryState.PENDING_APPROVAL, "approved or rejected")
+        values = {"approved_version": current["version"], "approved_by": user.id} if approve else {}
+        delivery_store.move_delivery(conn, delivery_id, target, ctx.clock.now(), **values)
+
+
+def confirm_send(ctx: Context, user: User, delivery_id: int) -> DeliveryState:
+    """Start the send now, or schedule it when its send date is in the future."""
+    authorize(user, Action.CONFIRM_SEND)
+    now = ctx.clock.now()
+    with ctx.db.write() as conn:
+        current = delivery_store.get_delivery(conn, delivery_id, for_update=True)
+        _check_confirmable(ctx, current)
+        send_at = current["send_at"]
+        if send_at is not None and send_at > now:
+            target, start = DeliveryState.SCHEDULED, send_at
+        else:
+            target, start = DeliveryState.SENDING, now
+        delivery_store.move_delivery(
+            conn,
+            delivery_id,
+            target,
+            now,
+            confirmed_by=user.id,
+            confirmed_at=now,
+            started_at=start if target is DeliveryState.SENDING else None,
+            validity_ends_at=start + dt.timedelta(hours=current["validity_hours"]),
+        )
+    return target
+
+
+def _check_confirmable(ctx: Context, delivery: RowMapping) -> None:
+    if delivery["prepared_version"] != delivery["version"]:
+        raise DeliveryError("the delivery must be prepared again before it can be sent")
+    if ctx.settings.approval_required:
+        _require_state(delivery, DeliveryState.APPROVED, "confirmed before it is approved")
+        if delivery["approved_version"] != delivery["version"]:
+            raise DeliveryError("the approved version is not the current one")
+    elif delivery["state"] not in (DeliveryState.READY, DeliveryState.APPROVED):
+        raise DeliveryError(
+            f"a delivery in state '{delivery['state']}' cannot be confirmed; prepare it first"
+        )
+
+
+def _require_state(delivery: RowMapping, state: DeliveryState, doing: str) -> None:
+    if delivery["state"] != state:
+        raise DeliveryError(f"a delivery in state '{delivery['state']}' cannot be {doing}")
+
+
+def pause_delivery(ctx: Context, user: User, delivery_id: int) -> None:
+    """Remaining messages stay queued; messages already on the wire finish."""
+    authorize(user, Action.PAUSE)
+    with ctx.db.write() as conn:
+        delivery_store.move_delivery(conn, delivery_id, DeliveryState.PAUSED, ctx.clock.now())
+
+
+def resume_delivery(ctx: Context, user: User, delivery_id: int) -> None:
+    """Sending goes on with what is still queued: nothing relayed is sent again."""
+    authorize(user, Action.RESUME)
+    with ctx.db.write() as conn:
+        delivery_store.move_delivery(conn, delivery_id, DeliveryState.SENDING, ctx.clock.now())
+
+
+def stop_delivery(ctx: Context, user: User, delivery_id: int) -> int:
+    """End the send: the messages not yet handed over are never sent. Returns their number."""
+    authorize(user, Action.STOP)
+    now = ctx.clock.now()
+    with ctx.db.write() as conn:
+        delivery_store.move_delivery(conn, delivery_id, DeliveryState.STOPPED, now)
+        return message_store.mark_not_sent(conn, delivery_id, now)

@@ -1,0 +1,1 @@
+"""Bounce, complaint and auto-reply parsing: raw feedback mail into classified recipient results."""

@@ -1,0 +1,64 @@
+"""Complaint reports: RFC 5965 ARF, and the providers' own unsubscribe/complaint formats."""
+
+from __future__ import annotations
+
+from email.message import Message
+
+from mailcast.feedback import mime, smtp
+from mailcast.feedback.dsn import parse_fields
+from mailcast.feedback.model import Finding
+
+# Headers by which providers that send no ARF part mark a complaint or an unsubscription.
+_PROVIDER_MARKS = {
+    "x-apple-unsubscribe": "opt-out",  # Apple Mail's "unsubscribe" button
+    "x-hmxmroriginalrecipient": "abuse",  # Outlook.com (Hotmail) junk-mail reports
+}
+_RECIPIENT_FIELDS = ("original-rcpt-to", "removal-recipient", "x-hmxmroriginalrecipient")
+
+
+def is_complaint(message: Message, parts: mime.Parts) -> bool:
+    if parts.feedback_reports:
+        return True
+    report_type = str(message.get_param("report-type", "") or "").lower()
+    return report_type == "feedback-report" or bool(_provider_mark(message, parts))
+
+
+def findings(message: Message, parts: mime.Parts) -> list[Finding]:
+    """One finding for the complained-about recipient, with its feedback type."""
+    fields: dict[str, str] = {}
+    for text in parts.feedback_reports:
+        for name, value in parse_fields(text):
+            fields.setdefault(name, value)
+    feedback_type = (fields.get("feedback-type", "").split() or [""])[0].lower()
+    finding = Finding(
+        address=_recipient(fields, message, parts),
+        feedback_type=feedback_type or _provider_mark(message, parts) or "abuse",
+        hint="feedback",
+        diagnostic=fields.get("feedback-type", ""),
+    )
+    return [finding]
+
+
+def _provider_mark(message: Message, parts: mime.Parts) -> str:
+    for source in (message, parts.returned):
+        if source is None:
+            continue
+        for name, feedback_type in _PROVIDER_MARKS.items():
+            if source.get(name) is not None:
+                return feedback_type
+    return ""
+
+
+def _recipient(fields: dict[str, str], message: Message, parts: mime.Parts) -> str:
+    """The address complained about: the report's fields first, then the returned headers."""
+    candidates = [fields.get(name, "") for name in _RECIPIENT_FIELDS]
+    if parts.returned is not None:
+        candidates += [mime.header(parts.returned, n) for n in ("x-hmxmroriginalrecipient", "to")]
+    if message.get("x-apple-unsubscribe") is not None:
+        # Apple sends the request from the subscriber's own address.
+        candidates.append(mime.header(message, "from"))
+    for candidate in candidates:
+        found = smtp.addresses(candidate)
+        if found:
+            return found[0]
+    return ""

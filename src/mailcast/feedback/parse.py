@@ -1,0 +1,213 @@
+"""Raw feedback mail into a Report: its kind, each recipient classified, correlation hints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+from mailcast.feedback import (
+    arf,
+    autoreply,
+    classify,
+    detect,
+    dsn,
+    formats,
+    hints,
+    mime,
+    providers,
+    smtp,
+)
+from mailcast.feedback.model import Finding, RecipientResult, Report
+
+__all__ = ["RecipientResult", "Report", "parse_files", "parse_report"]
+
+MAX_DIAGNOSTIC = 1000
+_RECIPIENT_HEADERS = ("x-failed-recipients",)
+_RETURNED_HEADERS = ("to", "cc")
+
+
+def parse_report(raw: bytes) -> Report:
+    """Parse a message that arrived at the bounce address. Never raises."""
+    try:
+        return _parse(raw)
+    except Exception:  # any input must yield a report; a broken one is "unknown"
+        return Report(kind="unknown")
+
+
+def parse_files(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
+    """One JSON-ready dict per file, for `mailcast feedback parse FILE... --json`."""
+    for path in paths:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as error:
+            yield {"file": str(path), "kind": "unknown", "error": str(error), "recipients": []}
+            continue
+        report = parse_report(raw)
+        yield {
+            "file": str(path),
+            "kind": report.kind,
+            "recipients": [r.as_dict() for r in report.recipients],
+        }
+
+
+def _parse(raw: bytes) -> Report:
+    message = mime.load(raw)
+    parts = mime.split_parts(message)
+    full_notice = formats.full_text(parts.notice)
+    notice = formats.notice_body(full_notice)
+    status = [dsn.parse(text) for text in parts.delivery_status]
+    kind, findings = _read(message, parts, notice, full_notice, status)
+    found = hints.find(
+        parts,
+        full_notice[len(notice) :],
+        next((s.envid for s in status if s.envid), ""),
+        next((s.original_message_id for s in status if s.original_message_id), ""),
+    )
+    return Report(
+        kind=kind,
+        recipients=[_result(f) for f in findings],
+        envid=found.envid,
+        message_id=found.message_id,
+        original_to=found.original_to,
+        mailcast_headers=found.mailcast_headers,
+    )
+
+
+def _read(
+    message: Message,
+    parts: mime.Parts,
+    notice: str,
+    full_notice: str,
+    status: list[dsn.StatusFields],
+) -> tuple[str, list[Finding]]:
+    """The kind of feedback and its raw findings, complaints first, auto-replies last."""
+    if arf.is_complaint(message, parts):
+        return "arf", arf.findings(message, parts)
+    if detect.is_bounce(message, parts, notice):
+        findings = _bounce_findings(message, parts, notice, full_notice, status)
+        return ("dsn", findings) if findings else ("unknown", [])
+    if autoreply.is_autoreply(message, notice):
+        return "autoreply", autoreply.findings(message, notice)
+    return "not_bounce", []
+
+
+def _bounce_findings(
+    message: Message,
+    parts: mime.Parts,
+    notice: str,
+    full_notice: str,
+    status: list[dsn.StatusFields],
+) -> list[Finding]:
+    """Status fields when there are some, completed by the notice; else the notice alone."""
+    from_status = [r for s in status for r in s.recipients]
+    if not from_status:
+        pasted = dsn.embedded(full_notice)
+        from_status = pasted.recipients if pasted else []
+    from_text, preamble = _text_findings(message, parts, notice, full_notice)
+    if from_status:
+        findings = _merge(from_status, from_text, preamble)
+    else:
+        findings = from_text or _fallback(message, parts, notice, full_notice)
+    providers.apply(findings, notice)
+    return findings
+
+
+def _text_findings(
+    message: Message, parts: mime.Parts, notice: str, full_notice: str
+) -> tuple[list[Finding], str]:
+    exclude = _senders(message, parts, full_notice)
+    found, preamble = formats.findings(notice, exclude)
+    if not found:
+        # The failed recipient may also be the sender (a test sent to oneself).
+        found, preamble = formats.findings(notice, _addresses(mime.header(message, "from")))
+    return found, preamble
+
+
+def _merge(from_status: list[Finding], from_text: list[Finding], preamble: str) -> list[Finding]:
+    """Complete each status recipient with the notice's block about the same address."""
+    by_address = {f.address.lower(): f for f in from_text}
+    only = from_text[0] if len(from_status) == 1 and len(from_text) == 1 else None
+    for recipient in from_status:
+        block = (
+            by_address.get(recipient.address.lower())
+            or by_address.get(recipient.original_recipient.lower())
+            or only
+        )
+        if block is None:
+            recipient.context = preamble[-formats.MAX_CONTEXT :]
+            continue
+        recipient.diagnostic = recipient.diagnostic or block.diagnostic
+        recipient.command = recipient.command or block.command
+        recipient.reply_code = recipient.reply_code or block.reply_code
+        if _vague(recipient.status) and block.status and not _vague(block.status):
+            recipient.status = block.status
+        recipient.context = f"{block.diagnostic}\n{block.context}"
+    return from_status
+
+
+def _fallback(message: Message, parts: mime.Parts, notice: str, full_notice: str) -> list[Finding]:
+    """No recipient named in the notice: take them from the headers, explain with it all."""
+    candidates: list[str] = []
+    for name in _RECIPIENT_HEADERS:
+        candidates += _addresses(mime.header(message, name))
+    if parts.returned is not None:
+        for name in _RETURNED_HEADERS:
+            candidates += _addresses(mime.header(parts.returned, name))
+    returned_to = re.search(r"^[ \t]*to:[ \t]*(.+)$", full_notice[len(notice) :], re.I | re.M)
+    if returned_to:
+        candidates += _addresses(returned_to.group(1))
+    if not candidates:
+        exclude = _senders(message, parts, full_notice)
+        candidates = [a for a in smtp.addresses(notice) if a.lower() not in exclude]
+    text = " ".join(notice.split())[: formats.MAX_BLOCK]
+    reply = smtp.best_reply(text)
+    return [
+        Finding(
+            address=address,
+            reply_code=reply,
+            status=smtp.best_status(text, reply),
+            diagnostic=text,
+            command=smtp.command(text),
+        )
+        for address in dict.fromkeys(candidates[:1])
+    ]
+
+
+def _senders(message: Message, parts: mime.Parts, full_notice: str) -> set[str]:
+    """Addresses in a sender's role: never a failed recipient of this notice."""
+    found = formats.senders(full_notice[:20000])
+    for name in ("to", "from"):
+        found |= _addresses(mime.header(message, name))
+    if parts.returned is not None:
+        for name in ("from", "return-path", "sender"):
+            found |= _addresses(mime.header(parts.returned, name))
+    return found
+
+
+def _addresses(text: str) -> set[str]:
+    return {a.lower() for a in smtp.addresses(text)}
+
+
+def _vague(status: str) -> bool:
+    return not status or status.endswith(".0.0")
+
+
+def _result(finding: Finding) -> RecipientResult:
+    reason = classify.reason(finding)
+    hard = classify.is_hard(reason, finding.status, finding.reply_code)
+    return RecipientResult(
+        address=finding.address,
+        original_recipient=finding.original_recipient,
+        action=finding.action,
+        status=finding.status,
+        reply_code=finding.reply_code,
+        diagnostic=" ".join(finding.diagnostic.split())[:MAX_DIAGNOSTIC],
+        reason=reason,
+        hard=hard,
+        failure_type=classify.failure_type(reason, hard),
+        failure_reason=classify.failure_reason(reason),
+        feedback_type=finding.feedback_type,
+    )

@@ -1,0 +1,280 @@
+"""Diagnostic phrases per bounce reason (sisimai's vocabulary), as bounded regular expressions.
+
+Each entry is a regular expression over lower-cased text whose whitespace is collapsed to
+single spaces. Gaps between words are bounded (`.{0,40}`) so that matching stays linear in
+the size of the text. The phrases are the wording MTAs and providers use; they were written
+after sisimai's lib/Sisimai/Reason/*.pm lists and real notices, not copied from samples.
+"""
+
+from __future__ import annotations
+
+import re
+
+PHRASES: dict[str, list[str]] = {
+    "mailboxfull": [
+        r"mailbox (?:is |was )?full",
+        r"mailbox.{0,30}(?:quota|exceed|over ?quota|size limit)",
+        r"(?:over|exceed(?:ed|s)?|exceeding) (?:the |his |her |their |its )?(?:disk |storage |"
+        r"mailbox |user |account )?quota",
+        r"quota (?:exceeded|violation|full)",
+        r"(?:disk|storage) (?:quota|space).{0,20}(?:exceed|full|reached)",
+        r"insufficient (?:disk|storage) space|not (?:enough|sufficient) (?:disk |storage )?space",
+        r"no space left on device|full mailbox|mailfolder is full|inbox is full",
+        r"user'?s? (?:mailbox|space|storage).{0,20}(?:full|used up|exceed)",
+        r"user has (?:too many messages|exceeded)",
+        r"exceeded storage allocation|storage (?:allocation )?exceeded",
+        r"account is (?:over|full|at) .{0,10}quota|account (?:is )?full",
+        r"mailbox exceeds allowed size|maildir.{0,20}quota|too much mail data",
+        r"boite du destinataire pleine|postfach (?:ist )?voll",
+        r"their mailbox is full|recipient'?s? mailbox (?:is )?full",
+    ],
+    "mesgtoobig": [
+        r"message (?:is )?too (?:big|large)(?! for (?:the )?(?:mailbox|recipient))",
+        r"message (?:file |length |size )?(?:too big|exceeds? (?:the )?(?:fixed |maximum |"
+        r"administrative )?(?:message )?(?:size|length|limit))",
+        r"(?:exceeded|exceeds) (?:the )?maximum (?:inbound |incoming )?message size",
+        r"max(?:imum)? message size exceeded|line limit exceeded|size limit",
+        r"taille limite du message atteinte",
+    ],
+    "exceedlimit": [
+        r"message length exceeds limit set by recipient",
+        r"message header size exceeds limit",
+        r"exceeds? (?:the )?(?:recipient|per-mailbox|mailbox)'?s? (?:size |length )?limit",
+        r"exee?ded the maximum size the user accepts",
+    ],
+    "suspend": [
+        r"(?:account|mailbox|user|address|recipient)(?: is| has been)? (?:currently |"
+        r"temporarily )?(?:suspended|disabled|deactivated|inactive|frozen|locked|blocked)",
+        r"(?:disabled|inactive|suspended|deactivated|archived|closed) (?:recipient|account|"
+        r"mailbox|user|address)",
+        r"email account that you tried to reach is (?:disabled|inactive)",
+        r"has been (?:disabled|suspended|deactivated|terminated)",
+        r"is a deactivated mailbox|user is terminated|recipient suspend",
+        r"le compte du destinataire est bloque|boite du destinataire archivee",
+        r"no longer accepts mail|disabled or discontinued|administrat\w{0,6} disabled",
+    ],
+    "hasmoved": [
+        r" has been replaced by ",
+        r"(?:mailbox|address|recipient|user) has moved",
+        r"recipient no longer on server|no longer (?:valid|on this server|at this address)",
+        r"not our user",
+    ],
+    "norelaying": [
+        r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|no relaying",
+        r"unable to relay|relaying mail to .{0,60} is not allowed|not allowed to relay",
+        r"insecure mail relay|as a relay|not an open relay|we don'?t handle mail for",
+        r"relay not permitted|relaying denied|not a gateway|not local host",
+        r"domain isn'?t in my list of allowed rcpthosts|this system is not configured to relay",
+        r"requires authentication when attempting to send to a non-local",
+    ],
+    "authfailure": [
+        r"\bdmarc\b.{0,80}(?:policy|fail|reject|verification)|(?:policy|fail|reject|"
+        r"verification).{0,40}\bdmarc\b",
+        r"\bspf\b.{0,60}(?:fail|record|check|violation|not pass)|sender policy framework",
+        r"//spf\.pobox\.com|not allowed to send .{0,40}spf",
+        r"\bdkim\b.{0,60}(?:fail|invalid|not pass|no (?:valid|passing))",
+        r"(?:unauthenticated|not authenticated) (?:email|mail|message)s? from",
+        r"doesn'?t meet the (?:required )?authentication (?:level|requirements)",
+        r"5\.7\.2[0-4,6]\b",
+    ],
+    "requireptr": [
+        r"reverse dns|\brdns\b|\bptr\b.{0,30}record|ptr record",
+        r"cannot find your hostname|cannot resolve your address|ip name lookup failed",
+        r"mismatches client ip|unresolvable relay host name|sender ip reverse lookup",
+        r"no reverse dns|hosts? with dynamic ip or generic dns",
+    ],
+    "notcompliantrfc": [
+        r"not rfc ?5322 compliant|rfc ?5322 (?:violation|non-?compliant)|rfcmessagenoncompliant",
+        r"duplicate header|multiple .{0,30} headers|there are multiple \w+ headers",
+    ],
+    "badreputation": [
+        r"reputation|unexpected volume or user complaints",
+    ],
+    "virusdetected": [
+        r"virus|malware|infected|executable (?:file|attachment)|potentially executable",
+        r"mcspamsignature|security policies",
+    ],
+    "spamdetected": [
+        r"\bspam\b(?! ?cop)|\bube\b|\bbulk (?:e-?mail|mail)\b|unsolicited",
+        r"message content rejected|content (?:filter )?reject|rejecting (?:mail |banned )?content",
+        r"mail content denied|blacklisted url|\buribl\b|spam-?like",
+        r"classified as (?:spam|bulk)|considered (?:as )?(?:spam|junk)|junk mail",
+        r"scored? .{0,30}(?:spam )?points|spamassassin",
+    ],
+    "policyviolation": [
+        r"\bpolicy (?:reasons|violation|rejection)|denied by policy|organi[sz]ational? (?:policy|"
+        r"settings)",
+        r"protocol violation|rejected for policy|local policy|by (?:organization|your) policy",
+        r"content presents a potential|illegal attachment|not accepting mail with",
+        r"members-only list|closed mailing list|not subscribed to this group",
+        r"message given low priority|messages with multiple addresses|mass mailer",
+    ],
+    "contenterror": [
+        r"header (?:size exceeds|error|are not accepted)|invalid mime|mime complexity",
+        r"improper(?:ly)? (?:use of 8-bit|formatted)|unnecessary base64",
+        r"too many received: headers|too many \"?received\"? headers",
+    ],
+    "userunknown": [
+        r"(?:user|mailbox|recipient|address|account|addressee|local.?part) (?:is )?(?:unknown|"
+        r"not (?:found|known|exist|present|valid|listed|active))",
+        r"unknown (?:user|recipient|mailbox|local.?part|e-?mail address|account)",
+        r"no such (?:user|mailbox|recipient|address|person|account)",
+        r"\b(?:user|mailbox|recipient|address|account)\b(?:(?!domain|host).){0,40}"
+        r"(?:does ?n[o']t|did not) exist",
+        r"@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?[.:,]{0,3} ?(?:does ?n[o']t|did not) exist",
+        r"invalid (?:recipient|mailbox|address|user|e-?mail address)|(?:recipient|address|"
+        r"mailbox) (?:is )?invalid",
+        r"(?:recipient|mailbox|e-?mail address|address) (?:could not|couldn'?t|cannot|"
+        r"can'?t) be found",
+        r"(?:not|isn'?t) a (?:valid|known|local) (?:user|recipient|mailbox|address)",
+        r"no (?:mailbox|account|user) (?:by that name|here|found|available)",
+        r"mailbox (?:unavailable|not available)|address unknown|"
+        r"recipient address rejected: access denied",
+        r"recipient address rejected: (?:unknown|invalid|user)|please check (?:if|"
+        r"that) (?:the )?(?:e-?mail )?address is correct",
+        r"addressee unknown|bad (?:destination )?(?:recipient|mailbox|address)|"
+        r"non-?existent (?:user|mailbox|address)",
+        r"user (?:not|isn'?t) (?:listed|in|here)|not listed in (?:the )?(?:public |"
+        r"domino )?(?:name|directory)",
+        r"recipnotfound|recipientnotfound|recipient not found|destination addresses were unknown",
+        r"inactive (?:email )?address|this user doesn'?t have|no one at this address",
+        r"recipient name is not recognized|invalid final delivery userid",
+        r"badrcptto|validrcptto|not in my list of valid|unknown or illegal (?:user|alias)",
+        r"utilisateur inconnu|unbekannt|sconosciuto|nessun utente|no existe",
+    ],
+    "hostunknown": [
+        r"(?:host|domain)(?: or domain)? (?:name )?(?:not found|unknown|does not exist|"
+        r"doesn'?t exist|unreachable|is not reachable|must exist)",
+        r"unknown (?:host|domain)|no such (?:host|domain)|invalid domain(?! see)",
+        r"unroutable address|unrouteable address|name or service not known",
+        r"domain (?:name )?(?:not found|is unknown|mentioned in email address is unknown)",
+        r"nxdomain|domain not found|bad destination (?:system|host)",
+        r"all host address lookups failed permanently|mx records point to non-existent hosts",
+        r"couldn'?t find any host (?:named|by that name)",
+        r"(?<![@\w.-])[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8} does ?n[o']t exist",
+        r"\bhost [\w.-]{1,250} not found",
+    ],
+    "filtered": [
+        r"message filtered|filtered by|user reject|refuses? to (?:accept|receive)",
+        r"is not accepting any mail|recipient preferences|blocked by the recipient",
+        r"only accepting mail from specific|has restricted sms|account is protected",
+        r"previously (?:been )?bounced|bounced address|cannot route mail to user",
+    ],
+    "rejected": [
+        r"sender (?:address |email address |domain |ip )?(?:rejected|refused|denied|invalid|"
+        r"not (?:allowed|accepted|pre-approved))",
+        r"(?:invalid|unknown|bad|bogus|unroutable|unverified) (?:sender|mail from|"
+        r"envelope sender|return.?path|from address)",
+        r"domain of sender address|sender verify failed|"
+        r"can'?t determine purported responsible address",
+        r"(?:sender|from) (?:address |domain )?(?:is )?(?:blacklisted|in my black ?list|"
+        r"on .{0,20} list)",
+        r"(?:empty|null) (?:envelope )?senders? (?:not allowed|is not allowed)|bouncedeny",
+        r"returned mail not accepted|no third-party dsns|batv|mail from not owned",
+        r"domain is invalid\. please provide a valid from|fully qualified email address required",
+        r"not allowed to post to this mailing list|\be2110\b|valid-address-filter",
+    ],
+    "speeding": [
+        r"please try again slower|temporarily rate limited|at a rate that prevents",
+    ],
+    "toomanyconn": [
+        r"too many (?:connections|concurrent|sessions|smtp sessions|errors|recipients|messages)",
+        r"connection rate limit|frequency limit|(?:connection|session) limit|"
+        r"rate limit(?:ed)? exceeded",
+        r"throttl|exceeded the max emails per hour|trop de connexions",
+        r"maximum (?:connection|sending rate)|message quota exceeded",
+    ],
+    "blocked": [
+        r"\bblock(?:ed|ing)? (?:by|for|using|list|due)|(?:ip|host|client|server|sender|"
+        r"domain) .{0,40}(?:is |was |has been )?blocked",
+        r"black ?list(?:ed)?|block ?list(?:ed)?|deny ?list|dnsbl|\brbl\b|spamhaus|spamcop|sorbs|"
+        r"barracudacentral",
+        r"banned sending ip|bad sender ip|your ip|sending ip|from your ip|"
+        r"ip address .{0,40}(?:rejected|listed|blocked)",
+        r"client host .{0,40}rejected|client host rejected|host network not allowed|dynamic ip",
+        r"helo command rejected|not allowed to connect|go away|connection refused by",
+        r"not currently accepting mail from|rejected - see|refused - see",
+        r"too many unwanted messages|relay quota|your network",
+        r"mail from .{0,60} refused",
+    ],
+    "systemfull": [
+        r"mail system full|system (?:disk )?(?:is )?full|exceeded storage allocation",
+        r"not enough free space",
+    ],
+    "notaccept": [
+        r"does not accept (?:any )?mail|not accepting (?:any )?(?:mail|messages)|null ?mx",
+        r"no mx record|mail receiving disabled|doesn'?t receive email",
+        r"no route for current request|name server: \.: host not found",
+        r"mx or srv record indicated no smtp service|no host found for existing smtp connection",
+        r"couldn'?t find a mail exchanger or ip address",
+    ],
+    "failedstarttls": [
+        r"starttls is required|tls required but not supported|must issue a starttls",
+    ],
+    "securityerror": [
+        r"authentication (?:required|failure|failed|credentials invalid)|not authorized|"
+        r"unauthenticated",
+        r"verification failure|insecure|delivery not authorized|not permitted",
+        r"you don'?t authenticate|account not subscribed|is a dead domain",
+    ],
+    "networkerror": [
+        r"no route to host|host is unreachable|network (?:is )?unreachable|network error",
+        r"mail (?:forwarding )?loop|routing loop|too many hops|hop count exceeded|message looping",
+        r"(?:dns|name service|host name) (?:lookup )?(?:error|failure)|dns error|"
+        r"malformed .{0,20}name server reply",
+        r"unable to resolve route|unrouteable mail domain|lost connection|connection reset",
+        r"could not connect and send|dns records for the destination",
+        r"host not found, try again",
+    ],
+    "systemerror": [
+        r"system (?:config(?:uration)? )?error|server configuration error|"
+        r"local configuration error",
+        r"local error in processing|temporary local problem|internal (?:server )?error",
+        r"service (?:currently )?unavailable|server is misconfigured|queue file write error",
+        r"interrupted system call|timeout waiting for input|loops back to myself|"
+        r"create a mail loop",
+        r"transaction failed|could not load drd|unable to connect .{0,40}daemon|ldap server",
+        r"duplicated message-id|loop (?:alert|detected|was found)|aliasing/forwarding loop",
+        r"encountered an error while being processed|service refuse",
+        r"delivery to (?:file|pipe) forbidden|local delivery failed|lmtp error after",
+        r"homedir creat|bad interpreter|ldap (?:lookup|search|attribute)|several matches found",
+    ],
+    "expired": [
+        r"(?:delivery|message|time) (?:has )?(?:expired|timed out|time expired)|queue\.expired",
+        r"connection timed out|timed out|timeout exceeded|retry time(?:out)? (?:not reached|"
+        r"exceeded)",
+        r"giving up|gave up|give up|could not deliver for|could not be delivered for|"
+        r"not (?:been )?delivered within",
+        r"in the queue too long|too long in queue|sitting in queue|will be retried|"
+        r"delivery attempts will continue",
+        r"(?:did not|does not|not) respond(?:ing)?|could not find a gateway|has been delayed|"
+        r"have been failing",
+        r"delivery to the following recipient has been delayed|unable to deliver .{0,40}after",
+        r"cannot send message for|was not reachable within|not accept our requests to connect",
+        r"connection refused|couldn'?t connect|could not connect|unable to connect|socket error",
+        r"establish an smtp connection|host not reachable|aborted after",
+        r"have been failing for a long time|no action is required on your part|delay reason:",
+        r"\bfrozen\b",
+    ],
+    "mailererror": [
+        r"\bpipe to \||procmail|bin/maildrop|command (?:failed|died|output)|mailer error",
+        r"\|\| exit |x-unix;",
+    ],
+    "syntaxerror": [
+        r"malformed address|angle-brackets nested too deep|domain missing in source-routed",
+        r"syntax error in (?:parameters|arguments)|command unrecognized|bad sequence of commands",
+    ],
+    "onhold": [
+        r"\bon hold\b",
+    ],
+}
+
+# Compiled once: one alternation per reason.
+COMPILED: dict[str, re.Pattern[str]] = {
+    reason: re.compile("|".join(f"(?:{p})" for p in phrases)) for reason, phrases in PHRASES.items()
+}
+
+
+def matches(reason: str, text: str) -> bool:
+    pattern = COMPILED.get(reason)
+    return bool(pattern and text and pattern.search(text))

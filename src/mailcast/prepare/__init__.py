@@ -1,0 +1,1 @@
+"""Preparation: compute the target, apply filtering and control rules, render every recipient."""

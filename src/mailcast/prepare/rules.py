@@ -1,0 +1,108 @@
+"""The filtering rules of preparation (ACS order) and the control rules of a delivery."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Literal
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from mailcast.audience.target import TargetRow
+from mailcast.domain import EXCLUDED_ADDRESS_STATUSES, AddressStatus, ExclusionReason
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A line of the preparation log: a blocking error or a warning."""
+
+    level: Literal["error", "warning"]
+    rule: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"level": self.level, "rule": self.rule, "message": self.message}
+
+
+def exclusion_for(row: TargetRow, previous_key: str | None) -> ExclusionReason | None:
+    """The first filtering rule that leaves this recipient out, in the ACS order.
+
+    Rows come ordered by address key, so a duplicate address follows the first one directly.
+    """
+    if not row.email:
+        return ExclusionReason.ADDRESS_EMPTY
+    if not row.email_subscribed:
+        return ExclusionReason.DENYLISTED
+    if row.address_status in EXCLUDED_ADDRESS_STATUSES:
+        return EXCLUDED_ADDRESS_STATUSES[AddressStatus(row.address_status)]
+    if row.email_key == previous_key:
+        return ExclusionReason.DUPLICATE
+    return None
+
+
+def check_headers(subject: str, from_addr: str, reply_to: str | None) -> list[Finding]:
+    findings = []
+    if not subject.strip():
+        findings.append(Finding("error", "subject", "the subject is empty"))
+    for name, value in (("From", from_addr), ("Reply-To", reply_to)):
+        if value is None:
+            continue
+        problem = _address_problem(value)
+        if problem:
+            findings.append(Finding("error", name.lower(), f"the {name} address {problem}"))
+    return findings
+
+
+def _address_problem(value: str) -> str | None:
+    if "\r" in value or "\n" in value:
+        return "contains a line break"
+    _, address = parseaddr(value)
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"'{value}' is not valid: {exc}"
+    return None
+
+
+def check_content(html: str, text: str) -> list[Finding]:
+    if not html.strip() and not text.strip():
+        return [Finding("error", "content", "the message has neither an HTML nor a text body")]
+    return []
+
+
+_UNSUBSCRIBE = re.compile(r"unsubscribe", re.IGNORECASE)
+
+
+def check_unsubscribe_link(html: str, text: str) -> list[Finding]:
+    findings = []
+    for part, body in (("HTML", html), ("text", text)):
+        if body.strip() and not _UNSUBSCRIBE.search(body):
+            findings.append(
+                Finding("warning", "unsubscribe", f"the {part} body has no unsubscribe link")
+            )
+    return findings
+
+
+_HREF = re.compile(r"""(?:href|src)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_BARE_URL = re.compile(r"""\bhttps?://[^\s<>"']*""", re.IGNORECASE)
+
+
+def malformed_urls(html: str, text: str) -> list[str]:
+    """The links of a rendered message that are not well-formed absolute URLs."""
+    urls = _HREF.findall(html) + _BARE_URL.findall(text)
+    return [url for url in urls if not _well_formed(url)]
+
+
+def _well_formed(url: str) -> bool:
+    url = url.strip()
+    if url.startswith("#"):
+        return True
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme in ("http", "https"):
+        return bool(parts.hostname) and " " not in url
+    return parts.scheme in ("mailto", "tel") and bool(parts.path)

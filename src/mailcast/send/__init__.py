@@ -1,0 +1,1 @@
+"""The send engine: claim batches, compose, throttle, relay over SMTP, record outcomes."""

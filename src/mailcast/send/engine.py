@@ -1,0 +1,277 @@
+"""The send loop: claim a batch, compose, throttle, relay, record the batch, and again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import secrets
+import socket
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, RowMapping
+
+from mailcast.compose.composer import Composer, DeliveryContent, Recipient
+from mailcast.compose.templates import RenderError
+from mailcast.context import Context
+from mailcast.domain import DeliveryState, FeedbackMode, MessageStatus
+from mailcast.send import outcomes
+from mailcast.send.outcomes import Recorded
+from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
+from mailcast.send.throttle import RateLimiter
+from mailcast.store import deliveries as delivery_store
+from mailcast.store import messages as message_store
+from mailcast.store.messages import ClaimedMessage
+
+_UNREACHABLE_RETRY = dt.timedelta(seconds=5)
+
+
+@dataclass
+class _Sendable:
+    """A delivery whose messages may leave now, compiled once."""
+
+    composer: Composer
+    mode: FeedbackMode
+    state: DeliveryState
+    validity_ends_at: dt.datetime
+
+
+@dataclass
+class EngineStats:
+    relayed: int = 0
+    refused: int = 0
+    released: int = 0
+    batches: int = 0
+    deliveries_sent: list[int] = field(default_factory=list)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class SendEngine:
+    """One worker: a coordinator that claims and records, and one task per relay connection."""
+
+    def __init__(self, ctx: Context, worker: str | None = None) -> None:
+        self.ctx = ctx
+        self.send_settings = ctx.settings.send
+        self.worker = worker or worker_name()
+        self.stats = EngineStats()
+        self._queue: asyncio.Queue[ClaimedMessage] = asyncio.Queue()
+        self._results: list[Recorded] = []
+        self._fatal: dict[int, str] = {}
+        self._outstanding = 0  # claimed and not yet recorded
+        self._sendable: dict[int, _Sendable] = {}
+        self._composers: dict[tuple[int, int], Composer] = {}
+        self._wake = asyncio.Event()
+        self._limiter = RateLimiter(self.send_settings.rate_per_second)
+        self._consecutive_unreachable = 0
+
+    # --- the coordinator ------------------------------------------------------------------
+
+    async def run(self, *, until_idle: bool = False, stop: asyncio.Event | None = None) -> None:
+        """Send until stopped, or (until_idle) until nothing is left to send now."""
+        connections = [RelayConnection(self.ctx.settings.relay) for _ in range(self._concurrency)]
+        senders = [asyncio.create_task(self._sender(c)) for c in connections]
+        try:
+            await self._coordinate(until_idle, stop)
+        finally:
+            await self._shut_down(senders, connections)
+
+    @property
+    def _concurrency(self) -> int:
+        return self.send_settings.concurrency
+
+    async def _coordinate(self, until_idle: bool, stop: asyncio.Event | None) -> None:
+        loop = asyncio.get_running_loop()
+        next_refresh = next_heartbeat = 0.0
+        while not (stop and stop.is_set()):
+            await self._flush()
+            if loop.time() >= next_refresh:
+                await asyncio.to_thread(self._refresh_sendable)
+                next_refresh = loop.time() + self.send_settings.poll_seconds
+            if loop.time() >= next_heartbeat:
+                await asyncio.to_thread(self._extend_leases)
+                next_heartbeat = loop.time() + self.send_settings.lease_seconds / 3
+            claimed = 0
+            if self._queue.qsize() < self.send_settings.batch_size:
+                claimed = await asyncio.to_thread(self._claim)
+            idle = claimed == 0 and self._outstanding == 0
+            # Messages leased by a worker that died come back when the lease runs out.
+            if idle and until_idle and not await asyncio.to_thread(self._in_flight_elsewhere):
+                return
+            await self._wait(self.send_settings.poll_seconds if idle else 0.05)
+
+    async def _wait(self, timeout: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _shut_down(
+        self, senders: list[asyncio.Task[None]], conns: list[RelayConnection]
+    ) -> None:
+        unsent = []
+        while not self._queue.empty():
+            unsent.append(self._queue.get_nowait())
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        self._results.extend(outcomes.released(msg) for msg in unsent)
+        await self._flush()
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+
+    # --- database steps (run in a thread) -------------------------------------------------
+
+    def _refresh_sendable(self) -> None:
+        now = self.ctx.clock.now()
+        with self.ctx.db.read() as conn:
+            rows = delivery_store.deliveries_in(conn, (DeliveryState.SENDING, DeliveryState.SENT))
+        self._sendable = {
+            row["id"]: self._sendable_from(row)
+            for row in rows
+            if row["validity_ends_at"] is None or row["validity_ends_at"] > now
+        }
+
+    def _sendable_from(self, row: RowMapping) -> _Sendable:
+        key = (row["id"], row["version"])
+        if key not in self._composers:
+            content = DeliveryContent(
+                delivery_id=row["id"],
+                subject=row["subject"],
+                from_addr=row["from_addr"],
+                reply_to=row["reply_to"],
+                html=row["html_template"],
+                text=row["text_template"],
+            )
+            self._composers[key] = Composer(content, self.ctx.signer)
+        validity_end = row["validity_ends_at"] or self.ctx.clock.now() + dt.timedelta(
+            hours=row["validity_hours"]
+        )
+        return _Sendable(
+            composer=self._composers[key],
+            mode=FeedbackMode(row["feedback_mode"]),
+            state=DeliveryState(row["state"]),
+            validity_ends_at=validity_end,
+        )
+
+    def _in_flight_elsewhere(self) -> int:
+        with self.ctx.db.read() as conn:
+            return message_store.count_in_flight(conn)
+
+    def _extend_leases(self) -> None:
+        lease_until = self.ctx.clock.now() + dt.timedelta(seconds=self.send_settings.lease_seconds)
+        with self.ctx.db.write() as conn:
+            message_store.extend_leases(conn, self.worker, lease_until)
+
+    def _claim(self) -> int:
+        now = self.ctx.clock.now()
+        lease_until = now + dt.timedelta(seconds=self.send_settings.lease_seconds)
+        with self.ctx.db.write() as conn:
+            message_store.release_expired_leases(conn, now)
+            for delivery_id, sendable in self._sendable.items():
+                batch = message_store.claim_batch(
+                    conn, delivery_id, self.worker, now, lease_until, self.send_settings.batch_size
+                )
+                if batch:
+                    self._enqueue(batch)
+                    return len(batch)
+                if sendable.state is DeliveryState.SENDING:
+                    self._finish(conn, delivery_id, now)
+        return 0
+
+    def _enqueue(self, batch: list[ClaimedMessage]) -> None:
+        self._outstanding += len(batch)
+        for msg in batch:
+            self._queue.put_nowait(msg)
+
+    def _finish(self, conn: Connection, delivery_id: int, now: dt.datetime) -> None:
+        if message_store.finish_sending(conn, delivery_id, now):
+            self.stats.deliveries_sent.append(delivery_id)
+
+    async def _flush(self) -> None:
+        if self._results or self._fatal:
+            results, self._results = self._results, []
+            fatal, self._fatal = self._fatal, {}
+            await asyncio.to_thread(self._record, results, fatal)
+            self._outstanding -= len(results)
+
+    def _record(self, results: list[Recorded], fatal: dict[int, str]) -> None:
+        now = self.ctx.clock.now()
+        moves: dict[int, Counter[tuple[MessageStatus, MessageStatus]]] = {}
+        for result in results:
+            moves.setdefault(result.delivery_id, Counter())[(result.old, result.new)] += 1
+        rows = [r.row for r in results]
+        new_events = [r.event for r in results if r.event]
+        with self.ctx.db.write() as conn:
+            message_store.record_batch(conn, self.worker, rows, new_events, moves, now)
+            for delivery_id, reason in fatal.items():
+                delivery_store.fail_sending(conn, delivery_id, reason, now)
+            for delivery_id in moves.keys() - fatal.keys():
+                self._finish(conn, delivery_id, now)
+                # A message given back after its delivery was stopped will never leave.
+                message_store.mark_not_sent(conn, delivery_id, now)
+        self.stats.batches += 1
+
+    # --- the sending tasks ----------------------------------------------------------------
+
+    async def _sender(self, connection: RelayConnection) -> None:
+        while True:
+            msg = await self._queue.get()
+            result = await self._send_one(connection, msg)
+            self._results.append(result)
+            if len(self._results) >= self.send_settings.batch_size or self._queue.empty():
+                self._wake.set()
+
+    async def _send_one(self, connection: RelayConnection, msg: ClaimedMessage) -> Recorded:
+        sendable = self._sendable.get(msg.delivery_id)
+        if sendable is None or msg.delivery_id in self._fatal:
+            self.stats.released += 1
+            return outcomes.released(msg)
+        now = self.ctx.clock.now()
+        try:
+            composed = sendable.composer.compose(_recipient(msg), now)
+        except (RenderError, ValueError) as exc:
+            return outcomes.unrenderable(msg, sendable.mode, str(exc), now)
+        await self._limiter.acquire()
+        envid = composed.envelope_from.split("@", 1)[0]
+        reply = await connection.send(
+            Envelope(composed.envelope_from, composed.recipient, composed.data, envid)
+        )
+        return await self._outcome(msg, sendable, reply, composed.message_id_header)
+
+    async def _outcome(
+        self, msg: ClaimedMessage, sendable: _Sendable, reply: RelayReply, header: str
+    ) -> Recorded:
+        now = self.ctx.clock.now()
+        if reply.kind is ReplyKind.ACCEPTED:
+            self._consecutive_unreachable = 0
+            self.stats.relayed += 1
+            return outcomes.accepted(msg, sendable.mode, reply, header, now, self.worker)
+        if reply.kind is ReplyKind.REFUSED:
+            self._consecutive_unreachable = 0
+            self.stats.refused += 1
+            return outcomes.refused(
+                msg, sendable.mode, reply, header, now, sendable.validity_ends_at
+            )
+        if reply.kind is ReplyKind.FATAL:
+            self._fatal[msg.delivery_id] = reply.text
+            return outcomes.released(msg)
+        self._consecutive_unreachable += 1
+        if self._consecutive_unreachable >= self.send_settings.max_consecutive_errors:
+            self._fatal[msg.delivery_id] = f"relay unreachable: {reply.text}"
+        # Not handed over: back in the queue a little later, while the relay recovers.
+        await asyncio.sleep(min(0.1 * self._consecutive_unreachable, 5.0))
+        return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
+
+
+def _recipient(msg: ClaimedMessage) -> Recipient:
+    return Recipient(msg.id, msg.address, msg.first_name, msg.last_name, msg.attributes)
+
+
+def send_until_idle(ctx: Context) -> EngineStats:
+    """Run one worker until every due message has been handed over (demo, tests, scripts)."""
+    engine = SendEngine(ctx)
+    asyncio.run(engine.run(until_idle=True))
+    return engine.stats

@@ -1,0 +1,1 @@
+"""Statistics: the live counters, the Deployment block and recounts from the sending log."""

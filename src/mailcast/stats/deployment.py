@@ -1,0 +1,47 @@
+"""The Deployment block of a delivery: progress and KPIs, read from the live counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailcast.context import Context
+from mailcast.domain import DeliveryState, ExclusionReason, Kpis, StatusCounts, kpis
+from mailcast.store import counters as counter_store
+from mailcast.store import deliveries as delivery_store
+from mailcast.store import messages as message_store
+
+
+@dataclass(frozen=True)
+class Deployment:
+    delivery_id: int
+    name: str
+    state: DeliveryState
+    counts: StatusCounts
+    kpis: Kpis
+    excluded: int
+    exclusions: dict[ExclusionReason, int]
+    in_flight: int
+    error_reason: str | None
+
+    @property
+    def progress(self) -> float:
+        """Share of the messages to deliver that have been processed (or will never be)."""
+        done = self.counts.processed + self.counts.not_sent
+        return done / self.counts.to_deliver if self.counts.to_deliver else 1.0
+
+
+def deployment(ctx: Context, delivery_id: int) -> Deployment:
+    with ctx.db.read() as conn:
+        delivery = delivery_store.get_delivery(conn, delivery_id)
+        counts = counter_store.read_counts(conn, delivery_id)
+        return Deployment(
+            delivery_id=delivery_id,
+            name=delivery["name"],
+            state=DeliveryState(delivery["state"]),
+            counts=counts,
+            kpis=kpis(counts),
+            excluded=counter_store.excluded_count(conn, delivery_id),
+            exclusions=delivery_store.exclusion_counts(conn, delivery_id),
+            in_flight=message_store.count_in_flight(conn, delivery_id),
+            error_reason=delivery["error_reason"],
+        )

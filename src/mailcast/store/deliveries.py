@@ -1,0 +1,108 @@
+"""Named queries on deliveries: rows, guarded state changes and the exclusion log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from mailcast.domain import DeliveryState, ExclusionReason, check_transition
+from mailcast.store.tables import deliveries, delivery_counters, exclusions, messages
+
+
+class NotFound(LookupError):
+    """No such row."""
+
+
+def insert_delivery(conn: Connection, values: dict[str, Any], now: dt.datetime) -> int:
+    row = {"state": DeliveryState.DRAFT, "version": 1, "created_at": now, "updated_at": now}
+    delivery_id = conn.execute(
+        insert(deliveries).values({**row, **values}).returning(deliveries.c.id)
+    ).scalar_one()
+    conn.execute(insert(delivery_counters).values(delivery_id=delivery_id, updated_at=now))
+    return int(delivery_id)
+
+
+def get_delivery(conn: Connection, delivery_id: int, *, for_update: bool = False) -> RowMapping:
+    query = select(deliveries).where(deliveries.c.id == delivery_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    return row
+
+
+def list_deliveries(conn: Connection, limit: int = 100) -> list[RowMapping]:
+    query = select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+    return list(conn.execute(query).mappings())
+
+
+def move_delivery(
+    conn: Connection,
+    delivery_id: int,
+    target: DeliveryState,
+    now: dt.datetime,
+    **values: Any,
+) -> RowMapping:
+    """Change a delivery's state if its current state allows it (TransitionError if not)."""
+    current = get_delivery(conn, delivery_id, for_update=True)
+    check_transition(DeliveryState(current["state"]), target)
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(state=target, updated_at=now, **values)
+    )
+    return get_delivery(conn, delivery_id)
+
+
+def fail_sending(conn: Connection, delivery_id: int, reason: str, now: dt.datetime) -> bool:
+    """Put a sending delivery in error, saying why; a delivery in any other state is left."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.SENDING)
+        .values(state=DeliveryState.ERROR, error_reason=reason, updated_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def update_delivery(conn: Connection, delivery_id: int, now: dt.datetime, **values: Any) -> None:
+    conn.execute(
+        update(deliveries).where(deliveries.c.id == delivery_id).values(updated_at=now, **values)
+    )
+
+
+def deliveries_in(conn: Connection, states: tuple[DeliveryState, ...]) -> list[RowMapping]:
+    query = select(deliveries).where(deliveries.c.state.in_(states)).order_by(deliveries.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def insert_exclusions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(exclusions), rows)
+
+
+def exclusion_counts(conn: Connection, delivery_id: int) -> dict[ExclusionReason, int]:
+    query = (
+        select(exclusions.c.reason, func.count())
+        .where(exclusions.c.delivery_id == delivery_id)
+        .group_by(exclusions.c.reason)
+    )
+    return {ExclusionReason(reason): int(n) for reason, n in conn.execute(query)}
+
+
+def exclusion_log(conn: Connection, delivery_id: int, limit: int = 1000) -> list[RowMapping]:
+    query = (
+        select(exclusions)
+        .where(exclusions.c.delivery_id == delivery_id)
+        .order_by(exclusions.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def clear_preparation(conn: Connection, delivery_id: int) -> None:
+    """Forget the messages and exclusions of an earlier preparation of this delivery."""
+    conn.execute(exclusions.delete().where(exclusions.c.delivery_id == delivery_id))
+    conn.execute(messages.delete().where(messages.c.delivery_id == delivery_id))

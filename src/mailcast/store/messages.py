@@ -1,0 +1,251 @@
+"""Named queries on the sending log: queueing, batch claims under a lease, batch recording."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from mailcast.domain import DeliveryState, MessageStatus, SendState
+from mailcast.store.counters import apply_status_moves
+from mailcast.store.tables import deliveries, events, messages, profiles
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    id: int
+    delivery_id: int
+    profile_id: int | None
+    address: str
+    status: MessageStatus
+    attempts: int
+    first_failure_at: dt.datetime | None
+    first_name: str | None
+    last_name: str | None
+    attributes: dict[str, Any]
+
+
+# Every column the engine writes back for a message; one executemany per batch.
+RECORDED_COLUMNS = (
+    "status",
+    "send_state",
+    "next_attempt_at",
+    "attempts",
+    "first_failure_at",
+    "failure_type",
+    "failure_reason",
+    "smtp_code",
+    "smtp_response",
+    "mta_queue_id",
+    "message_id_header",
+    "relayed_at",
+    "relayed_by",
+)
+
+
+def insert_queued(conn: Connection, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Queue one message per recipient (preparation)."""
+    if rows:
+        queued = {"status": MessageStatus.QUEUED, "send_state": SendState.WAITING, "attempts": 0}
+        conn.execute(insert(messages), [{**queued, "updated_at": now, **row} for row in rows])
+
+
+def release_expired_leases(conn: Connection, now: dt.datetime) -> int:
+    """Give back the batches of workers that stopped renewing their lease (they died)."""
+    result = conn.execute(
+        update(messages)
+        .where(messages.c.send_state == SendState.IN_FLIGHT, messages.c.lease_until < now)
+        .values(send_state=SendState.WAITING, claimed_by=None, lease_until=None, updated_at=now)
+    )
+    return int(result.rowcount)
+
+
+def claim_batch(
+    conn: Connection,
+    delivery_id: int,
+    worker: str,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    limit: int,
+) -> list[ClaimedMessage]:
+    """Mark up to `limit` due messages in flight for this worker; others skip locked rows."""
+    due = (
+        select(messages.c.id)
+        .where(
+            messages.c.send_state == SendState.WAITING,
+            messages.c.delivery_id == delivery_id,
+            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+        )
+        .order_by(messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(conn.execute(due).scalars())
+    if not ids:
+        return []
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(ids))
+        .values(send_state=SendState.IN_FLIGHT, claimed_by=worker, lease_until=lease_until)
+    )
+    query = (
+        select(
+            messages.c.id,
+            messages.c.delivery_id,
+            messages.c.profile_id,
+            messages.c.address,
+            messages.c.status,
+            messages.c.attempts,
+            messages.c.first_failure_at,
+            profiles.c.first_name,
+            profiles.c.last_name,
+            profiles.c.attributes,
+        )
+        .select_from(messages.outerjoin(profiles, profiles.c.id == messages.c.profile_id))
+        .where(messages.c.id.in_(ids))
+        .order_by(messages.c.id)
+    )
+    return [
+        ClaimedMessage(
+            id=row.id,
+            delivery_id=row.delivery_id,
+            profile_id=row.profile_id,
+            address=row.address,
+            status=MessageStatus(row.status),
+            attempts=row.attempts,
+            first_failure_at=row.first_failure_at,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            attributes=row.attributes or {},
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def extend_leases(conn: Connection, worker: str, lease_until: dt.datetime) -> None:
+    conn.execute(
+        update(messages)
+        .where(messages.c.send_state == SendState.IN_FLIGHT, messages.c.claimed_by == worker)
+        .values(lease_until=lease_until)
+    )
+
+
+def release_claims(conn: Connection, worker: str, message_ids: list[int], now: dt.datetime) -> None:
+    """Put claimed messages back in the queue untouched (pause, shutdown)."""
+    if message_ids:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(message_ids), messages.c.claimed_by == worker)
+            .values(send_state=SendState.WAITING, claimed_by=None, lease_until=None, updated_at=now)
+        )
+
+
+def record_batch(
+    conn: Connection,
+    worker: str,
+    rows: list[dict[str, Any]],
+    new_events: list[dict[str, Any]],
+    moves: dict[int, Counter[tuple[MessageStatus, MessageStatus]]],
+    now: dt.datetime,
+) -> None:
+    """Write one batch of outcomes: the log lines, their events and the counters, at once."""
+    if rows:
+        statement = (
+            update(messages)
+            .where(messages.c.id == bindparam("m_id"), messages.c.claimed_by == worker)
+            .values(
+                {name: bindparam(f"m_{name}") for name in RECORDED_COLUMNS}
+                | {"claimed_by": None, "lease_until": None, "updated_at": now}
+            )
+        )
+        params = [{f"m_{k}": row[k] for k in ("id", *RECORDED_COLUMNS)} for row in rows]
+        conn.execute(statement, params)
+    if new_events:
+        conn.execute(insert(events), new_events)
+    apply_status_moves(conn, moves, now)
+
+
+def finish_sending(conn: Connection, delivery_id: int, now: dt.datetime) -> bool:
+    """Mark a delivery sent once no message of it waits for its first hand-off."""
+    unsent = exists().where(
+        messages.c.delivery_id == delivery_id, messages.c.status == MessageStatus.QUEUED
+    )
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.state == DeliveryState.SENDING,
+            ~unsent,
+        )
+        .values(state=DeliveryState.SENT, sent_at=now, updated_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def count_in_flight(conn: Connection, delivery_id: int | None = None) -> int:
+    query = select(func.count()).where(messages.c.send_state == SendState.IN_FLIGHT)
+    if delivery_id is not None:
+        query = query.where(messages.c.delivery_id == delivery_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def sending_log(
+    conn: Connection, delivery_id: int, after_id: int = 0, limit: int = 100
+) -> list[RowMapping]:
+    query = (
+        select(messages)
+        .where(messages.c.delivery_id == delivery_id, messages.c.id > after_id)
+        .order_by(messages.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def mark_not_sent(conn: Connection, delivery_id: int, now: dt.datetime) -> int:
+    """Messages of a stopped delivery still waiting for their first hand-off are never sent."""
+    stopped = exists().where(
+        deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.STOPPED
+    )
+    result = conn.execute(
+        update(messages)
+        .where(
+            messages.c.delivery_id == delivery_id,
+            messages.c.status == MessageStatus.QUEUED,
+            messages.c.send_state == SendState.WAITING,
+            stopped,
+        )
+        .values(
+            status=MessageStatus.NOT_SENT,
+            send_state=SendState.DONE,
+            smtp_response="not sent: the delivery was stopped",
+            updated_at=now,
+        )
+    )
+    count = int(result.rowcount)
+    if count:
+        move = Counter({(MessageStatus.QUEUED, MessageStatus.NOT_SENT): count})
+        apply_status_moves(conn, {delivery_id: move}, now)
+    return count
+
+
+def relayed_by_worker(conn: Connection, delivery_id: int) -> dict[str, int]:
+    """How many of a delivery's messages each worker handed over."""
+    query = (
+        select(messages.c.relayed_by, func.count())
+        .where(messages.c.delivery_id == delivery_id, messages.c.relayed_by.is_not(None))
+        .group_by(messages.c.relayed_by)
+    )
+    return {str(worker): int(n) for worker, n in conn.execute(query)}

@@ -1,0 +1,226 @@
+"""The tables of mailcast (SQLAlchemy Core); migrations are generated from them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from mailcast.store.types import BigId, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ADDRESS = String(320)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # Local part as given, domain lower-cased; None when the profile has no address.
+    Column("email", ADDRESS, unique=True),
+    # The whole address case-folded: what preparation compares to find duplicates.
+    Column("email_key", ADDRESS, index=True),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("attributes", JSON, nullable=False, default=dict),
+    # Unsubscribed from email = on the email denylist (SPEC §1).
+    Column("email_subscribed", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+list_members = Table(
+    "list_members",
+    metadata,
+    Column("list_id", ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("profile_id", ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_list_members_profile", "profile_id"),
+)
+
+address_states = Table(
+    "address_states",
+    metadata,
+    Column("address", ADDRESS, primary_key=True),  # the case-folded address
+    Column("status", String(20), nullable=False),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error_at", UTCDateTime),
+    Column("failure_reason", String(40)),
+    Column("detail", Text),
+    Column("status_changed_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(40), primary_key=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(100)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("state", String(30), nullable=False, index=True),
+    Column("subject", Text, nullable=False),
+    Column("from_addr", String(400), nullable=False),
+    Column("reply_to", String(400)),
+    Column("html_template", Text, nullable=False, default=""),
+    Column("text_template", Text, nullable=False, default=""),
+    # {"lists": [names], "filter": "expression or null"}
+    Column("target", JSON, nullable=False),
+    Column("target_limit", Integer),
+    Column("feedback_mode", String(10), nullable=False),
+    Column("send_at", UTCDateTime),
+    Column("validity_hours", Integer, nullable=False),
+    Column("validity_ends_at", UTCDateTime),
+    # Bumped by every edit; approval and preparation are valid for one version only.
+    Column("version", Integer, nullable=False, default=1),
+    Column("prepared_version", Integer),
+    Column("preparation_log", JSON),
+    Column("approved_version", Integer),
+    Column("approved_by", ForeignKey("users.id")),
+    Column("confirmed_by", ForeignKey("users.id")),
+    Column("created_by", ForeignKey("users.id")),
+    Column("parent_id", ForeignKey("deliveries.id")),
+    Column("error_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+)
+
+# Live KPI counters, one row per delivery, moved once per recorded batch.
+delivery_counters = Table(
+    "delivery_counters",
+    metadata,
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True),
+    Column("to_deliver", Integer, nullable=False, default=0),
+    Column("excluded", Integer, nullable=False, default=0),
+    Column("queued", Integer, nullable=False, default=0),
+    Column("pending", Integer, nullable=False, default=0),
+    Column("sent", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("not_sent", Integer, nullable=False, default=0),
+    Column("unique_opens", Integer, nullable=False, default=0),
+    Column("unique_clicks", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The sending log: one row per delivery x recipient.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("profile_id", ForeignKey("profiles.id", ondelete="SET NULL")),
+    Column("address", ADDRESS, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("send_state", String(20), nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Column("claimed_by", String(64)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("first_failure_at", UTCDateTime),
+    Column("failure_type", String(10)),
+    Column("failure_reason", String(40)),
+    Column("smtp_code", Integer),
+    Column("smtp_response", Text),
+    Column("mta_queue_id", String(100)),
+    Column("message_id_header", String(250), unique=True),
+    Column("relayed_at", UTCDateTime),
+    Column("relayed_by", String(64)),  # the worker that handed it over
+    Column("delivered_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_messages_claim", "send_state", "delivery_id", "id"),
+    Index("ix_messages_delivery_status", "delivery_id", "status"),
+    Index("ix_messages_profile", "profile_id"),
+)
+
+# The exclusion log: recipients left out at preparation, with the rule that left them out.
+exclusions = Table(
+    "exclusions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("profile_id", ForeignKey("profiles.id", ondelete="SET NULL")),
+    Column("address", ADDRESS),
+    Column("reason", String(30), nullable=False),
+    Column("detail", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_exclusions_delivery_reason", "delivery_id", "reason"),
+)
+
+# Everything that happened to a message, append-only.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE")),
+    Column("profile_id", ForeignKey("profiles.id", ondelete="SET NULL")),
+    Column("kind", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("failure_type", String(10)),
+    Column("failure_reason", String(40)),
+    Column("detail", JSON),
+    Index("ix_events_message", "message_id"),
+    Index("ix_events_delivery_kind_at", "delivery_id", "kind", "at"),
+    Index("ix_events_profile_at", "profile_id", "at"),
+)
+
+# Generated secrets (signing keys) when the settings give none.
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
