@@ -1,0 +1,26 @@
+"""The operators' command line: thin commands over the same service functions as the API.
+
+Each command group lives in its own module; this one assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from mailcast.cli import processes
+from mailcast.cli._shared import EXIT_REFUSED
+from mailcast.cli.admin import db_app, profiles_app, users_app
+from mailcast.cli.deliveries import deliveries_app
+
+__all__ = ["EXIT_REFUSED", "app", "main"]
+
+app = typer.Typer(help="mailcast: email campaign delivery.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(users_app, name="users")
+app.add_typer(deliveries_app, name="deliveries")
+processes.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,79 @@
+"""Set-up commands: the database schema, profiles and lists, users and their tokens."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailcast.cli._shared import context, err, out, service_errors
+from mailcast.domain import Role
+from mailcast.users import service as users
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+profiles_app = typer.Typer(help="Profiles and lists.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the latest migration."""
+    ctx = context()
+    ctx.db.upgrade()
+    out.print(f"database at the latest schema: {ctx.db.engine.url.render_as_string()}")
+
+
+@profiles_app.command("import")
+def profiles_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    list_name: Annotated[str, typer.Option("--list", help="List the profiles join.")],
+) -> None:
+    """Import profiles from a CSV file (header row; an `email` column)."""
+    from mailcast.audience.csv_import import import_profiles
+
+    ctx = context()
+    report = import_profiles(ctx.db, file, list_name, ctx.clock)
+    for error in report.errors:
+        err.print(f"[yellow]line {error.line}:[/yellow] {error.reason}")
+    out.print(
+        f"{report.rows_read:,} rows read: {report.imported:,} profiles created, "
+        f"{report.updated:,} updated, {report.duplicates_in_file:,} duplicates merged, "
+        f"{report.error_count:,} rows rejected; list '{list_name}'"
+    )
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[list[Role], typer.Option("--role", help="A role; repeat for several.")],
+    password: Annotated[bool, typer.Option("--password", help="Ask for a password.")] = False,
+    token: Annotated[bool, typer.Option("--token/--no-token", help="Issue an API token.")] = True,
+) -> None:
+    """Add a user with roles; prints an API token for the CLI and the API."""
+    ctx = context()
+    secret = getpass.getpass("password: ") if password else None
+    with service_errors():
+        user = users.add_user(ctx.db, name, role, secret, ctx.clock)
+    out.print(f"user '{user.name}' with roles: {', '.join(sorted(user.roles))}")
+    if token:
+        out.print(f"API token (shown once): {users.create_token(ctx.db, user, 'cli', ctx.clock)}")
+
+
+@users_app.command("token")
+def users_token(name: str, label: str = "cli") -> None:
+    """Issue a new API token for a user."""
+    ctx = context()
+    with service_errors():
+        user = users.get_user(ctx.db, name)
+        if user is None:
+            raise users.UnknownUser(name)
+        out.print(users.create_token(ctx.db, user, label, ctx.clock))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Users and their roles."""
+    for user in users.list_users(context().db):
+        out.print(f"{user.id:>4}  {user.name:<20} {', '.join(sorted(user.roles))}")

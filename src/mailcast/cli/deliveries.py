@@ -1,0 +1,131 @@
+"""Delivery commands: create, prepare, confirm, pause, resume, stop, follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailcast import console as render
+from mailcast.audience.target import Target
+from mailcast.cli._shared import Token, acting_user, context, out, service_errors
+from mailcast.deliveries import service as deliveries
+from mailcast.domain import DeliveryState, FeedbackMode
+from mailcast.prepare.preparation import prepare_delivery
+from mailcast.stats.deployment import deployment
+from mailcast.store import deliveries as delivery_store
+from mailcast.users import service as users
+
+deliveries_app = typer.Typer(
+    help="Deliveries: create, prepare, confirm, watch.", no_args_is_help=True
+)
+
+DeliveryId = Annotated[int, typer.Argument(help="The delivery's id.")]
+
+
+@deliveries_app.command("create")
+def deliveries_create(
+    token: Token,
+    name: Annotated[str, typer.Option()],
+    subject: Annotated[str, typer.Option()],
+    from_addr: Annotated[str, typer.Option("--from")],
+    lists: Annotated[list[str], typer.Option("--list", help="Target list; repeat for several.")],
+    filter_: Annotated[str | None, typer.Option("--filter", help="Attribute filter.")] = None,
+    html_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    text_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    reply_to: Annotated[str | None, typer.Option()] = None,
+    mode: Annotated[FeedbackMode | None, typer.Option(help="Feedback mode.")] = None,
+) -> None:
+    """Create a delivery in draft."""
+    ctx = context()
+    draft = deliveries.DeliveryDraft(
+        name=name,
+        subject=subject,
+        from_addr=from_addr,
+        reply_to=reply_to,
+        target=Target(tuple(lists), filter_),
+        html=html_file.read_text("utf-8") if html_file else "",
+        text=text_file.read_text("utf-8") if text_file else "",
+        feedback_mode=mode,
+    )
+    with service_errors():
+        delivery_id = deliveries.create_delivery(ctx, acting_user(ctx, token), draft)
+    out.print(f"delivery {delivery_id} created (draft)")
+
+
+@deliveries_app.command("prepare")
+def deliveries_prepare(token: Token, delivery_id: DeliveryId) -> None:
+    """Prepare a delivery: target, exclusions, rendering, control rules. Nothing is sent."""
+    ctx = context()
+    with service_errors():
+        result = prepare_delivery(ctx, acting_user(ctx, token), delivery_id)
+    for finding in result.findings:
+        colour = "red" if finding.level == "error" else "yellow"
+        out.print(f"[{colour}]{finding.level}[/{colour}] {finding.rule}: {finding.message}")
+    out.print(render.exclusions_table(result.exclusions))
+    out.print(f"state: {render.state_label(result.state)}; to deliver: {result.to_deliver:,}")
+    if result.blocked:
+        raise typer.Exit(1)
+
+
+@deliveries_app.command("confirm")
+def deliveries_confirm(
+    token: Token,
+    delivery_id: DeliveryId,
+    yes: Annotated[bool, typer.Option("--yes", help="Skip the confirmation question.")] = False,
+) -> None:
+    """Confirm the send (role start_deliveries)."""
+    ctx = context()
+    user = acting_user(ctx, token)
+    with service_errors():
+        users.authorize(user, deliveries.Action.CONFIRM_SEND)
+        d = deployment(ctx, delivery_id)
+        if not yes:
+            typer.confirm(f"Send «{d.name}» to {d.counts.to_deliver:,} recipients?", abort=True)
+        state = deliveries.confirm_send(ctx, user, delivery_id)
+    out.print(f"delivery {delivery_id}: {render.state_label(state)}")
+
+
+def _simple_action(verb: str, action: str) -> None:
+    def command(token: Token, delivery_id: DeliveryId) -> None:
+        ctx = context()
+        with service_errors():
+            getattr(deliveries, f"{action}_delivery")(ctx, acting_user(ctx, token), delivery_id)
+        out.print(f"delivery {delivery_id}: {verb}")
+
+    command.__doc__ = f"{action.capitalize()} a delivery (role start_deliveries)."
+    deliveries_app.command(action)(command)
+
+
+_simple_action("paused", "pause")
+_simple_action("resumed", "resume")
+_simple_action("stopped", "stop")
+
+
+@deliveries_app.command("status")
+def deliveries_status(delivery_id: DeliveryId) -> None:
+    """Print the Deployment block."""
+    with service_errors():
+        out.print(render.deployment_table(deployment(context(), delivery_id)))
+
+
+@deliveries_app.command("watch")
+def deliveries_watch(delivery_id: DeliveryId) -> None:
+    """A progress bar until the send ends, then the Deployment block."""
+    ctx = context()
+    with service_errors():
+        final = render.watch(out, lambda: deployment(ctx, delivery_id))
+    out.print(render.deployment_table(final))
+
+
+@deliveries_app.command("list")
+def deliveries_list() -> None:
+    """Deliveries with their states."""
+    ctx = context()
+    with ctx.db.read() as conn:
+        rows = delivery_store.list_deliveries(conn)
+    for row in rows:
+        out.print(
+            f"{row['id']:>5}  {render.state_label(DeliveryState(row['state']))}  {row['name']}"
+        )
