@@ -58,6 +58,12 @@ class Composer:
         )
 
     def render(self, recipient: Recipient) -> RenderedContent:
+        """The recipient's content, with every per-recipient header value checked.
+
+        Preparation calls this for each recipient, so whatever would make `compose` refuse
+        the message later (a line break in the subject or in the name) is caught here.
+        """
+        check_header_value("To", _to_name(recipient))
         context = recipient_context(
             recipient.address, recipient.first_name, recipient.last_name, recipient.attributes
         )
@@ -70,10 +76,9 @@ class Composer:
         message_id_header = self.signer.message_id_for(
             self.content.delivery_id, recipient.message_id
         )
-        to_name = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
         data = self.skeleton.build(
             to_addr=recipient.address,
-            to_name=check_header_value("To", to_name),
+            to_name=_to_name(recipient),
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
@@ -87,3 +92,7 @@ class Composer:
             message_id_header=message_id_header,
             data=data,
         )
+
+
+def _to_name(recipient: Recipient) -> str:
+    return " ".join(p for p in (recipient.first_name, recipient.last_name) if p)

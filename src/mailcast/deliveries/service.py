@@ -97,7 +97,7 @@ def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) ->
             validate_target(conn, changes["target"])
         if current["state"] != DeliveryState.DRAFT:
             delivery_store.move_delivery(conn, delivery_id, DeliveryState.DRAFT, now)
-            delivery_store.clear_preparation(conn, delivery_id)
+            delivery_store.clear_preparation(conn, delivery_id, now)
         delivery_store.update_delivery(
             conn,
             delivery_id,

@@ -14,6 +14,7 @@ from mailcast.compose.templates import RenderError
 from mailcast.context import Context
 from mailcast.domain import Action, DeliveryState, ExclusionReason
 from mailcast.prepare.rules import (
+    BEFORE_DEDUPLICATION,
     Finding,
     check_content,
     check_headers,
@@ -116,7 +117,7 @@ def _build_target(ctx: Context, delivery: RowMapping, composer: Composer) -> _Ta
     """Walk the target in chunks: exclude, render, and queue one message per recipient."""
     delivery_id = delivery["id"]
     with ctx.db.write() as conn:
-        delivery_store.clear_preparation(conn, delivery_id)
+        delivery_store.clear_preparation(conn, delivery_id, ctx.clock.now())
     tally = _Tally()
     previous_key: str | None = None
     for chunk in iter_target(ctx.db, Target.from_json(delivery["target"])):
@@ -124,7 +125,8 @@ def _build_target(ctx: Context, delivery: RowMapping, composer: Composer) -> _Ta
         queued, excluded = [], []
         for row in chunk:
             reason, detail = _screen(row, previous_key, delivery["target_limit"], tally, composer)
-            previous_key = row.email_key
+            if reason not in BEFORE_DEDUPLICATION:
+                previous_key = row.email_key
             if reason is None:
                 tally.to_deliver += 1
                 queued.append(
@@ -215,7 +217,7 @@ def _conclude(
     log = [f.to_json() for f in findings]
     with ctx.db.write() as conn:
         if _blocking(findings):
-            delivery_store.clear_preparation(conn, delivery_id)
+            delivery_store.clear_preparation(conn, delivery_id, now)
             row = delivery_store.move_delivery(
                 conn, delivery_id, DeliveryState.DRAFT, now, preparation_log=log
             )
@@ -242,6 +244,6 @@ def _conclude(
 
 def _stopped(ctx: Context, delivery_id: int) -> PreparationResult:
     with ctx.db.write() as conn:
-        delivery_store.clear_preparation(conn, delivery_id)
+        delivery_store.clear_preparation(conn, delivery_id, ctx.clock.now())
     findings = [Finding("warning", "stopped", "the preparation was stopped")]
     return PreparationResult(delivery_id, DeliveryState.DRAFT, 0, {}, findings)

@@ -26,10 +26,18 @@ class Finding:
         return {"level": self.level, "rule": self.rule, "message": self.message}
 
 
+# The rules that come before duplicate removal (ACS order): a profile they leave out does not
+# make the next profile with the same address a duplicate, since that one is the first kept.
+BEFORE_DEDUPLICATION = frozenset(
+    {ExclusionReason.ADDRESS_EMPTY, ExclusionReason.DENYLISTED, ExclusionReason.QUARANTINED}
+)
+
+
 def exclusion_for(row: TargetRow, previous_key: str | None) -> ExclusionReason | None:
     """The first filtering rule that leaves this recipient out, in the ACS order.
 
-    Rows come ordered by address key, so a duplicate address follows the first one directly.
+    Rows come ordered by address key, so a duplicate address follows the first one directly;
+    `previous_key` is the address of the last row that passed the rules before deduplication.
     """
     if not row.email:
         return ExclusionReason.ADDRESS_EMPTY

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from mailcast.domain import DeliveryState, ExclusionReason, check_transition
+from mailcast.store.counters import set_prepared_counts
 from mailcast.store.tables import deliveries, delivery_counters, exclusions, messages
 
 
@@ -102,7 +103,8 @@ def exclusion_log(conn: Connection, delivery_id: int, limit: int = 1000) -> list
     return list(conn.execute(query).mappings())
 
 
-def clear_preparation(conn: Connection, delivery_id: int) -> None:
-    """Forget the messages and exclusions of an earlier preparation of this delivery."""
+def clear_preparation(conn: Connection, delivery_id: int, now: dt.datetime) -> None:
+    """Forget the messages, exclusions and figures of an earlier preparation of this delivery."""
     conn.execute(exclusions.delete().where(exclusions.c.delivery_id == delivery_id))
     conn.execute(messages.delete().where(messages.c.delivery_id == delivery_id))
+    set_prepared_counts(conn, delivery_id, to_deliver=0, excluded=0, now=now)
