@@ -1,10 +1,11 @@
 """Bounce classification accuracy against the labelled corpus (sisimai's expected values).
 
-    python bench/bounce_accuracy.py [CORPUS_DIR] [--show-errors]
+    python bench/bounce_accuracy.py [CORPUS_DIR] [--show-errors] [--by-family]
 
 Every labelled recipient counts once: recipients are matched in order (label index N is the
 Nth recipient the parser returns) and a label with no recipient counts as wrong. Prints the
-reason accuracy, the hard/soft accuracy, the count, and the most frequent confusions.
+reason accuracy, the hard/soft accuracy, the count, and the most frequent confusions;
+`--by-family` adds one line per source family (the sending MTA or receiving provider).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Accuracy:
     hard_right: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # family -> [count, reason right, hard/soft right]
+    families: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def reason(self) -> float:
@@ -52,6 +55,10 @@ def evaluate(corpus: Path) -> Accuracy:
             result.count += 1
             result.reason_right += reason == label["reason"]
             result.hard_right += hard == bool(label["hard"])
+            family = result.families.setdefault(sample["group"], [0, 0, 0])
+            family[0] += 1
+            family[1] += reason == label["reason"]
+            family[2] += hard == bool(label["hard"])
             if reason != label["reason"]:
                 result.confusion[(label["reason"], reason)] += 1
                 result.errors.append(
@@ -65,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--show-errors", action="store_true", help="list every wrong recipient")
     parser.add_argument("--top", type=int, default=15, help="confusions to show")
+    parser.add_argument("--by-family", action="store_true", help="accuracy per source family")
     args = parser.parse_args(argv)
     if not (args.corpus / "labels.json").is_file():
         print(f"no labels.json in {args.corpus}", file=sys.stderr)
@@ -76,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     print("most frequent mistakes (expected -> got):")
     for (want, got), n in result.confusion.most_common(args.top):
         print(f"  {n:3d}  {want} -> {got}")
+    if args.by_family:
+        print("per family (recipients, reason right, hard/soft right):")
+        for name, (count, reason, hard) in sorted(result.families.items()):
+            print(f"  {name:<28} {count:4d} {reason:4d} {hard:4d}")
     if args.show_errors:
         print("\n".join(result.errors))
     return 0

@@ -15,7 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from mailcast.domain import FeedbackMode
+from mailcast.domain import FeedbackMode, QuarantinePolicy
 
 
 class RelaySettings(BaseModel):
@@ -43,10 +43,90 @@ class SendSettings(BaseModel):
 
 
 class SandboxSettings(BaseModel):
-    """The built-in MTA that accepts mail on loopback for the demo and the tests."""
+    """The built-in MTA on loopback (demo, tests) and the outcomes it plays back as DSNs.
+
+    Delays are in the sandbox clock's time, divided by `time_scale`; each is stretched by up
+    to `spread` of itself, per message, so that outcomes arrive spread out as in real life.
+    """
 
     host: str = "127.0.0.1"
     port: int = 2525
+    # Who gets which outcome: local parts starting with a prefix, domains (and subdomains).
+    unknown_prefixes: list[str] = ["unknown"]  # hard bounce: 5.1.1 user unknown
+    full_prefixes: list[str] = ["full"]  # soft bounce: 4.2.2 mailbox full, room again later
+    slow_domains: list[str] = ["slow.example"]  # a delay DSN, then delivered
+    # False: refuse at RCPT as the recipient's MX would; True: accept and bounce later by a
+    # failure DSN, as a relay MTA does.
+    async_bounces: bool = False
+    # Where DSNs go: the SMTP server of the return path's domain; None: `bounces` settings.
+    dsn_host: str | None = None
+    dsn_port: int | None = None
+    time_scale: float = Field(default=1.0, gt=0, description="60 plays an hour in a minute")
+    success_after_seconds: float = Field(default=60.0, ge=0)
+    bounce_after_seconds: float = Field(default=600.0, ge=0)
+    delay_after_seconds: float = Field(default=1800.0, ge=0)
+    slow_delivery_seconds: float = Field(default=10800.0, ge=0)
+    full_for_seconds: float = Field(default=5400.0, ge=0, description="from the first refusal")
+    spread: float = Field(default=0.5, ge=0)
+
+
+class WebhookSettings(BaseModel):
+    """Credentials of the providers' webhooks; a provider left unset refuses every request."""
+
+    # Generic JSON: HMAC-SHA256 of the body with this key, hex, in X-Mailcast-Signature.
+    generic_secret: str | None = None
+    # Amazon SES via SNS: PEM file of the trusted SNS signing certificate(s); never downloaded.
+    ses_certificates: Path | None = None
+    # Optional: only these SNS topics are accepted (empty: any topic signed by a trusted cert).
+    ses_topic_arns: list[str] = []
+    # SendGrid signed event webhook: the verification key (PEM, or base64 DER as SendGrid shows).
+    sendgrid_public_key: str | None = None
+    # Postmark: HTTP basic auth credentials set in the webhook URL, and/or a custom header secret.
+    postmark_username: str | None = None
+    postmark_password: str | None = None
+    postmark_secret: str | None = None
+
+
+class WebSettings(BaseModel):
+    """The HTTP app that `mailcast serve` runs: API, webhooks, and the scheduler's tick."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    tick_seconds: float = Field(default=15.0, gt=0, description="how often due jobs run")
+    webhooks: WebhookSettings = WebhookSettings()
+
+
+class QuarantineSettings(BaseModel):
+    """Address quarantine (ACS defaults): error counting and automatic releases."""
+
+    error_gap_hours: float = Field(default=24.0, ge=0, description="soft errors closer count once")
+    errors_to_quarantine: int = Field(default=5, ge=1)
+    counter_reset_days: float = Field(default=10.0, gt=0, description="also releases erroneous")
+    mailbox_full_release_days: float = Field(default=30.0, gt=0)
+
+    @property
+    def policy(self) -> QuarantinePolicy:
+        return QuarantinePolicy(
+            error_gap=dt.timedelta(hours=self.error_gap_hours),
+            errors_to_quarantine=self.errors_to_quarantine,
+            counter_reset_after=dt.timedelta(days=self.counter_reset_days),
+            mailbox_full_release_after=dt.timedelta(days=self.mailbox_full_release_days),
+        )
+
+
+class BounceSettings(BaseModel):
+    """mailcast's own SMTP server for bounces, complaints and auto-replies."""
+
+    host: str = "127.0.0.1"
+    port: int = 2526
+    max_message_bytes: int = Field(default=10_000_000, ge=1024)
+    max_connections: int = Field(default=100, ge=1)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    # Accepted besides signed VERP addresses: a local part (at the bounce domain) or an address.
+    feedback_addresses: list[str] = ["postmaster", "abuse", "feedback"]
+    # A report left partly applied (its message was on the wire) is tried again after this.
+    retry_after_seconds: float = Field(default=60.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -68,6 +148,9 @@ class Settings(BaseSettings):
     relay: RelaySettings = RelaySettings()
     send: SendSettings = SendSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    bounces: BounceSettings = BounceSettings()
+    quarantine: QuarantineSettings = QuarantineSettings()
+    web: WebSettings = WebSettings()
 
     @property
     def validity_period(self) -> dt.timedelta:

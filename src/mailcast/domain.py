@@ -167,6 +167,17 @@ class EventKind(StrEnum):
     CLICKED = "clicked"
     UNSUBSCRIBED = "unsubscribed"
     COMPLAINED = "complained"
+    IGNORED = "ignored"  # feedback that changes nothing: an auto-reply, an ignored error
+
+
+class ReportOutcome(StrEnum):
+    """What became of a message that reached the bounce receiver."""
+
+    RECEIVED = "received"  # stored, not (fully) applied yet
+    APPLIED = "applied"  # at least one of its observations changed something
+    DUPLICATE = "duplicate"  # everything it says had been applied already
+    UNMATCHED = "unmatched"  # read, but it names no message of ours
+    UNPARSED = "unparsed"  # not readable as a bounce, complaint or auto-reply
 
 
 class Role(StrEnum):
@@ -374,3 +385,205 @@ def next_retry_at(
         days_since = (now - first_failure_at) // dt.timedelta(days=1)
         candidate = max(first_failure_at + dt.timedelta(days=days_since + 1), now + first_day_gap)
     return candidate if candidate < validity_ends_at else None
+
+
+# --- Address states and quarantine (ACS, SPEC §5) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuarantinePolicy:
+    """The ACS quarantine numbers; every one is a setting (config.QuarantineSettings)."""
+
+    # Soft errors closer together than this count once (ACS: time between two significant errors).
+    error_gap: dt.timedelta = dt.timedelta(days=1)
+    errors_to_quarantine: int = 5
+    # The counter resets, and an `erroneous` address is valid again, this long after its last
+    # significant error (ACS: the two rules are one).
+    counter_reset_after: dt.timedelta = dt.timedelta(days=10)
+    mailbox_full_release_after: dt.timedelta = dt.timedelta(days=30)
+
+
+ACS_QUARANTINE = QuarantinePolicy()
+
+# Statuses that only an admin sets or lifts: delivery feedback never moves them (a complaint
+# still puts an allowlisted address on the denylist: it is the recipient's own wish).
+ADMIN_ONLY_STATUSES = frozenset({AddressStatus.DENYLIST, AddressStatus.ALLOWLIST})
+
+
+class NoteKind(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    COMPLAINT = "complaint"
+
+
+@dataclass(frozen=True, slots=True)
+class AddressNote:
+    """One thing learned about an address: a successful delivery, a failure or a complaint."""
+
+    address: str
+    kind: NoteKind
+    at: dt.datetime
+    failure_type: FailureType | None = None
+    failure_reason: FailureReason | None = None
+    detail: str = ""
+
+    @classmethod
+    def success(cls, address: str, at: dt.datetime) -> AddressNote:
+        return cls(address, NoteKind.SUCCESS, at)
+
+    @classmethod
+    def failure(
+        cls,
+        address: str,
+        failure_type: FailureType,
+        failure_reason: FailureReason | None,
+        at: dt.datetime,
+        detail: str = "",
+    ) -> AddressNote:
+        return cls(address, NoteKind.FAILURE, at, failure_type, failure_reason, detail)
+
+    @classmethod
+    def complaint(cls, address: str, at: dt.datetime, detail: str = "") -> AddressNote:
+        return cls(address, NoteKind.COMPLAINT, at, detail=detail)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressState:
+    """What is known of one address; an address never seen is valid, without errors."""
+
+    status: AddressStatus = AddressStatus.VALID
+    error_count: int = 0
+    last_error_at: dt.datetime | None = None  # the last significant (counted) error
+    failure_reason: FailureReason | None = None
+    detail: str | None = None
+    status_changed_at: dt.datetime | None = None
+
+
+def next_address_state(
+    state: AddressState | None, note: AddressNote, policy: QuarantinePolicy = ACS_QUARANTINE
+) -> AddressState | None:
+    """The address's state after the note, or None when the note changes nothing."""
+    current = state or AddressState()
+    if note.kind is NoteKind.COMPLAINT:
+        return _after_complaint(current, note)
+    if note.kind is NoteKind.SUCCESS:
+        return _after_success(current, note)
+    return _after_failure(current, note, policy)
+
+
+def released_state(at: dt.datetime, detail: str) -> AddressState:
+    """An address an admin (or the release job) gave back: valid, its counter at zero."""
+    return AddressState(AddressStatus.VALID, 0, None, None, detail, at)
+
+
+def automatic_release_at(state: AddressState, policy: QuarantinePolicy) -> dt.datetime | None:
+    """When the address becomes valid again by itself; None when only an admin can release it."""
+    since = state.last_error_at or state.status_changed_at
+    if since is None:
+        return None
+    if state.status is AddressStatus.ERRONEOUS:
+        return since + policy.counter_reset_after
+    if (
+        state.status is AddressStatus.QUARANTINE
+        and state.failure_reason is FailureReason.MAILBOX_FULL
+    ):
+        return since + policy.mailbox_full_release_after
+    return None
+
+
+def automatic_releases(
+    policy: QuarantinePolicy, now: dt.datetime
+) -> list[tuple[AddressStatus, FailureReason | None, dt.datetime]]:
+    """The release job's rules as (status, reason or None for any, last error at or before)."""
+    return [
+        (AddressStatus.ERRONEOUS, None, now - policy.counter_reset_after),
+        (
+            AddressStatus.QUARANTINE,
+            FailureReason.MAILBOX_FULL,
+            now - policy.mailbox_full_release_after,
+        ),
+    ]
+
+
+def _after_complaint(state: AddressState, note: AddressNote) -> AddressState | None:
+    if state.status is AddressStatus.DENYLIST:
+        return None
+    detail = note.detail or "complaint"
+    return AddressState(
+        AddressStatus.DENYLIST, state.error_count, state.last_error_at, None, detail, note.at
+    )
+
+
+def _after_success(state: AddressState, note: AddressNote) -> AddressState | None:
+    if state.status in ADMIN_ONLY_STATUSES:
+        return None
+    if state.status is AddressStatus.VALID and state.error_count == 0:
+        return None
+    # A failure reported after this success is the newer news: it stands.
+    if state.last_error_at is not None and note.at < state.last_error_at:
+        return None
+    return AddressState(AddressStatus.VALID, 0, None, None, None, note.at)
+
+
+def _after_failure(
+    state: AddressState, note: AddressNote, policy: QuarantinePolicy
+) -> AddressState | None:
+    if note.failure_type not in (FailureType.HARD, FailureType.SOFT):
+        return None  # ignored errors (out of office, technical) change nothing (ACS)
+    if state.status in ADMIN_ONLY_STATUSES or _stale(state, note.at):
+        return None
+    if note.failure_type is FailureType.HARD:
+        return _after_hard(state, note, policy)
+    return _after_soft(state, note, policy)
+
+
+def _stale(state: AddressState, at: dt.datetime) -> bool:
+    """An error dated before the address was last proven good or released says nothing new."""
+    changed = state.status_changed_at
+    return state.status is AddressStatus.VALID and changed is not None and at < changed
+
+
+def _after_hard(state: AddressState, note: AddressNote, policy: QuarantinePolicy) -> AddressState:
+    count, last = _error_counter(state, note.at, policy, always_counts=True)
+    status = AddressStatus.QUARANTINE
+    reason = note.failure_reason or FailureReason.NOT_DEFINED
+    return AddressState(
+        status, count, last, reason, note.detail or None, _changed_at(state, status, note.at)
+    )
+
+
+def _after_soft(
+    state: AddressState, note: AddressNote, policy: QuarantinePolicy
+) -> AddressState | None:
+    count, last = _error_counter(state, note.at, policy, always_counts=False)
+    if (count, last) == (state.error_count, state.last_error_at):
+        return None  # less than a day after the last counted error: it was counted already
+    if state.status is AddressStatus.QUARANTINE:
+        # Still failing: the quarantine and its reason stay, a counted error delays its release.
+        return AddressState(
+            state.status, count, last, state.failure_reason, state.detail, state.status_changed_at
+        )
+    quarantined = count >= policy.errors_to_quarantine
+    status = AddressStatus.QUARANTINE if quarantined else AddressStatus.ERRONEOUS
+    reason = note.failure_reason or FailureReason.NOT_DEFINED
+    return AddressState(
+        status, count, last, reason, note.detail or None, _changed_at(state, status, note.at)
+    )
+
+
+def _error_counter(
+    state: AddressState, at: dt.datetime, policy: QuarantinePolicy, *, always_counts: bool
+) -> tuple[int, dt.datetime]:
+    """(error count, last significant error) once this error is weighed."""
+    last = state.last_error_at
+    if last is None or state.error_count == 0 or at - last >= policy.counter_reset_after:
+        return 1, at
+    if always_counts or at - last >= policy.error_gap:
+        return state.error_count + 1, max(at, last)
+    return state.error_count, last
+
+
+def _changed_at(state: AddressState, status: AddressStatus, at: dt.datetime) -> dt.datetime:
+    if status is state.status and state.status_changed_at is not None:
+        return state.status_changed_at
+    return at

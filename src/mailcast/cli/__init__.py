@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import typer
 
-from mailcast.cli import processes
+from mailcast.cli import processes, serve
 from mailcast.cli._shared import EXIT_REFUSED
+from mailcast.cli.addresses import addresses_app
 from mailcast.cli.admin import db_app, profiles_app, users_app
+from mailcast.cli.bounces import bounces_app
 from mailcast.cli.deliveries import deliveries_app
+from mailcast.cli.feedback import feedback_app
 
 __all__ = ["EXIT_REFUSED", "app", "main"]
 
@@ -19,7 +22,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(users_app, name="users")
 app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(bounces_app, name="bounces")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(addresses_app, name="addresses")
 processes.register(app)
+serve.register(app)
 
 
 def main() -> None:

@@ -32,19 +32,46 @@ def worker(
 def sandbox(
     host: str = "127.0.0.1",
     port: int = 2525,
+    play: Annotated[
+        bool, typer.Option(help="Play outcomes back as DSNs to the bounce receiver.")
+    ] = True,
+    time_scale: Annotated[
+        float | None, typer.Option(help="Play the DSN delays this many times faster.")
+    ] = None,
 ) -> None:
-    """Run the built-in sandbox MTA on loopback."""
+    """Run the built-in sandbox MTA on loopback (rules and delays: `sandbox` settings)."""
+    from mailcast.config import Settings
     from mailcast.sandbox.mta import run_sandbox
 
-    run_sandbox(host, port)
+    settings = Settings()
+    if time_scale is not None:
+        settings.sandbox.time_scale = time_scale
+    run_sandbox(host, port, settings=settings if play else None)
 
 
 def demo(
-    exit_: Annotated[bool, typer.Option("--exit", help="End when the send ends.")] = False,
+    exit_: Annotated[
+        bool, typer.Option("--exit", help="End when the delivery is finished.")
+    ] = False,
     mode: Annotated[FeedbackMode, typer.Option(help="Feedback mode.")] = FeedbackMode.LEGACY,
     profiles: Annotated[int, typer.Option(help="Size of the sample audience.")] = 1000,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second once sent.", min=1)
+    ] = 3000.0,
+    validity_hours: Annotated[
+        float, typer.Option(help="The delivery's validity period.", min=0.5)
+    ] = 8.0,
 ) -> None:
-    """Show a delivery's whole lifecycle on embedded defaults (SQLite, sandbox MTA)."""
+    """Show a delivery's whole lifecycle on embedded defaults (SQLite, sandbox MTA, DSNs)."""
     from mailcast.demo import run_demo
 
-    run_demo(out, exit_when_sent=exit_, mode=mode, profiles=profiles)
+    result = run_demo(
+        out,
+        exit_when_finished=exit_,
+        mode=mode,
+        profiles=profiles,
+        speed=speed,
+        validity_hours=validity_hours,
+    )
+    if not result.ok:
+        raise typer.Exit(1)

@@ -9,6 +9,9 @@ import re
 _VERP = re.compile(
     r"^(?P<prefix>[a-z0-9]+)-(?P<id>[0-9a-z]+)-(?P<sig>[0-9a-f]{12})@(?P<domain>.+)$"
 )
+_MESSAGE_ID = re.compile(
+    r"^<?(?P<delivery>[0-9]{1,20})\.(?P<id>[0-9]{1,20})\.(?P<sig>[0-9a-f]{12})@(?P<domain>[^<>@\s]+)>?$"
+)
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -51,4 +54,13 @@ class EnvelopeSigner:
             return None
         message_id = int(match["id"], 36)
         expected = _signature(self._secret, "verp", message_id)
+        return message_id if hmac.compare_digest(expected, match["sig"]) else None
+
+    def message_from_message_id(self, value: str) -> int | None:
+        """The message a returned Message-ID names, or None if it is not one of ours or forged."""
+        match = _MESSAGE_ID.match(value.strip())
+        if not match or match["domain"].lower() != self.message_id_domain.lower():
+            return None
+        message_id = int(match["id"])
+        expected = _signature(self._secret, "mid", message_id)
         return message_id if hmac.compare_digest(expected, match["sig"]) else None

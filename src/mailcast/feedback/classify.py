@@ -8,7 +8,8 @@ The rules, in the order they apply:
    X.3.4 too big, 5.7.26 authentication...) unless the text names a different cause.
 4. Specific diagnostic phrases (patterns.PHRASES), tried in PRIORITY order; the text wins
    over a generic status code ("5.0.0 ... user unknown" is userunknown), adjusted by the SMTP
-   step: "user unknown" said after DATA (or with 5.2.X) is a filter's excuse → filtered.
+   step: "user unknown" said after DATA (or with 5.2.X) is a filter's excuse → filtered; an
+   unknown user or domain refused at MAIL FROM is the sender's → rejected.
 5. The status code's table entry, then its class (X.6 content, X.7 security...).
 6. The SMTP step alone: refused at connection/EHLO → blocked; at MAIL FROM → rejected.
 7. Weak phrases (expiry, network, system) and the reply code; a delayed action → expired.
@@ -21,88 +22,19 @@ import re
 
 from mailcast.domain import FailureReason, FailureType
 from mailcast.feedback import patterns
+from mailcast.feedback.codes import (
+    ACS_REASONS,
+    DECISIVE_STATUS,
+    REPLY_REASONS,
+    SUBJECT_REASONS,
+    status_reason,
+)
 from mailcast.feedback.model import Finding
 
 NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
 # sisimai's HardBounce: the address itself is bad; everything else may succeed later.
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded", "deliverable"})
-
-# RFC 3463 codes whose meaning is one reason, whatever the rest of the text says.
-DECISIVE_STATUS: dict[str, str] = {
-    "X.2.2": "mailboxfull",
-    "X.2.3": "exceedlimit",
-    "X.3.4": "mesgtoobig",
-    "X.7.13": "suspend",
-    "X.7.20": "authfailure",
-    "X.7.21": "authfailure",
-    "X.7.22": "authfailure",
-    "X.7.23": "authfailure",
-    "X.7.24": "authfailure",
-    "X.7.25": "requireptr",
-    "X.7.26": "authfailure",
-    "X.7.27": "notaccept",
-    "X.7.29": "authfailure",
-    "X.7.30": "failedstarttls",
-}
-
-# RFC 3463 (and registered later) codes, by subject.detail; X = either class.
-STATUS_REASONS: dict[str, str] = {
-    "X.1.0": "userunknown",
-    "X.1.1": "userunknown",
-    "X.1.2": "hostunknown",
-    "X.1.3": "userunknown",
-    "X.1.4": "filtered",
-    "X.1.6": "hasmoved",
-    "X.1.7": "rejected",
-    "X.1.8": "rejected",
-    "X.1.9": "systemerror",
-    "X.1.10": "notaccept",
-    "X.2.0": "filtered",
-    "X.2.1": "filtered",
-    "X.2.4": "filtered",
-    "X.3.0": "systemerror",
-    "X.3.1": "systemfull",
-    "X.3.2": "notaccept",
-    "X.3.3": "systemerror",
-    "X.3.5": "systemerror",
-    "X.4.0": "networkerror",
-    "X.4.1": "expired",
-    "X.4.2": "networkerror",
-    "X.4.3": "systemerror",
-    "X.4.4": "networkerror",
-    "X.4.5": "systemfull",
-    "X.4.6": "networkerror",
-    "X.4.7": "expired",
-    "X.4.8": "networkerror",
-    "X.5.2": "syntaxerror",
-    "X.5.3": "toomanyconn",
-    "X.5.4": "systemerror",
-    "X.5.5": "systemerror",
-    "X.5.6": "syntaxerror",
-    "X.7.1": "securityerror",
-    "X.7.17": "hasmoved",
-    "X.7.18": "hasmoved",
-    "X.7.28": "spamdetected",
-}
-# Codes whose meaning differs between the permanent and the transient class.
-CLASS_STATUS_REASONS: dict[str, str] = {
-    "5.4.4": "hostunknown",  # unable to route: no such domain
-    "4.2.1": "blocked",  # a mailbox refusing for now
-    "4.7.1": "blocked",
-    "4.7.2": "blocked",
-}
-SUBJECT_REASONS = {"6": "contenterror", "7": "securityerror"}
-
-# RFC 5321/7504/5248 replies that name a cause on their own.
-REPLY_REASONS: dict[str, str] = {
-    "525": "suspend",  # user account disabled
-    "521": "notaccept",  # host does not accept mail
-    "556": "notaccept",  # domain does not accept mail
-    "523": "failedstarttls",
-    "524": "failedstarttls",
-    "538": "failedstarttls",
-}
 
 # Text checks, strongest first. The weak ones only apply once codes have had their say.
 PRIORITY = (
@@ -140,50 +72,12 @@ _VAGUE_STATUS = frozenset(
 )
 # Reasons about the address or the mailbox: only meaningful when the recipient was refused.
 _RECIPIENT_REASONS = frozenset({"userunknown", "filtered", "mailboxfull", "suspend"})
-_EMPTY_MAILBOX_REPLY = re.compile(r"\b[45]\d\d\b[ :]*: user unknown")
+_EMPTY_MAILBOX_REPLY = re.compile(r"\b[45]\d\d\b[ :]{0,10}: user unknown")
 _AFTER_CONTENT = re.compile(
     r"end of data|failed after i sent the message|"
     r"after (?:sending )?(?:the )?message (?:body|content)"
 )
 _TRY_AGAIN = re.compile(r"not found, try again|try again later|temporar(?:y|ily) (?:failure|error)")
-
-ACS_REASONS: dict[str, FailureReason] = {
-    "userunknown": FailureReason.USER_UNKNOWN,
-    "hasmoved": FailureReason.USER_UNKNOWN,
-    "hostunknown": FailureReason.INVALID_DOMAIN,
-    "notaccept": FailureReason.INVALID_DOMAIN,
-    "mailboxfull": FailureReason.MAILBOX_FULL,
-    "exceedlimit": FailureReason.MAILBOX_FULL,
-    "suspend": FailureReason.ACCOUNT_DISABLED,
-    "authfailure": FailureReason.REFUSED,
-    "badreputation": FailureReason.REFUSED,
-    "blocked": FailureReason.REFUSED,
-    "contenterror": FailureReason.REFUSED,
-    "failedstarttls": FailureReason.REFUSED,
-    "filtered": FailureReason.REFUSED,
-    "mesgtoobig": FailureReason.REFUSED,
-    "norelaying": FailureReason.REFUSED,
-    "notcompliantrfc": FailureReason.REFUSED,
-    "policyviolation": FailureReason.REFUSED,
-    "rejected": FailureReason.REFUSED,
-    "requireptr": FailureReason.REFUSED,
-    "securityerror": FailureReason.REFUSED,
-    "spamdetected": FailureReason.REFUSED,
-    "speeding": FailureReason.REFUSED,
-    "suppressed": FailureReason.REFUSED,
-    "syntaxerror": FailureReason.REFUSED,
-    "virusdetected": FailureReason.REFUSED,
-    "expired": FailureReason.UNREACHABLE,
-    "mailererror": FailureReason.UNREACHABLE,
-    "networkerror": FailureReason.UNREACHABLE,
-    "systemerror": FailureReason.UNREACHABLE,
-    "systemfull": FailureReason.UNREACHABLE,
-    "toomanyconn": FailureReason.UNREACHABLE,
-    "onhold": FailureReason.NOT_DEFINED,
-    "undefined": FailureReason.NOT_DEFINED,
-    "vacation": FailureReason.ERROR_IGNORED,
-    "feedback": FailureReason.ERROR_IGNORED,
-}
 
 
 def normalize_text(text: str) -> str:
@@ -234,16 +128,6 @@ def failure_reason(reason_name: str) -> FailureReason | None:
     return ACS_REASONS.get(reason_name, FailureReason.NOT_DEFINED)
 
 
-def status_reason(status: str) -> str:
-    """The reason an enhanced status code names, "" when it names none."""
-    if not status or status[0] not in "45":
-        return ""
-    if status in CLASS_STATUS_REASONS:
-        return CLASS_STATUS_REASONS[status]
-    key = "X" + status[1:]
-    return DECISIVE_STATUS.get(key) or STATUS_REASONS.get(key, "")
-
-
 def _decisive(finding: Finding, text: str) -> str:
     if not finding.status or finding.status[0] not in "45":
         return ""
@@ -265,6 +149,9 @@ def _adjust(name: str, finding: Finding, text: str) -> str:
         return "blocked"
     if name == "userunknown":
         return _unknown_user(finding, text)
+    if name == "hostunknown" and finding.command == "MAIL":
+        # Refused at MAIL FROM, the domain that "does not exist" is the sender's.
+        return "rejected"
     if name == "hostunknown" and _transient(finding, text):
         # A DNS failure worth retrying is not (yet) a verdict on the domain.
         return "networkerror"

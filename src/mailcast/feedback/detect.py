@@ -30,13 +30,18 @@ _BODY = re.compile(
     r"|did not reach the following recipient|delivery has failed to these recipients"
     r"|error (?:has )?occurred while (?:attempting|trying) to deliver|this is the mail system at"
     r"|transcript of session follows|there was an error delivering your mail"
-    r"|we were unable to deliver your message|message was not delivered|failure reasons",
+    r"|we were unable to deliver your message|message was not delivered|failure reasons"
+    r"|did not reach some or all of the intended recipients"
+    r"|following recipient\(s\) could not be reached",
     re.I,
 )
 
 
-def is_bounce(message: Message, parts: mime.Parts, notice: str) -> bool:
-    """True when the message reports on the delivery of another message."""
+def is_bounce(message: Message, parts: mime.Parts, notice: str, returns_original: bool) -> bool:
+    """True when the message reports on the delivery of another message.
+
+    `returns_original` says the notice pastes the original message after its own text.
+    """
     if parts.delivery_status or message.get("x-failed-recipients") is not None:
         return True
     if str(message.get_param("report-type", "") or "").lower() == "delivery-status":
@@ -47,5 +52,6 @@ def is_bounce(message: Message, parts: mime.Parts, notice: str) -> bool:
         bool(_BODY.search(notice[:20000])),
     )
     # One signal alone is common in ordinary mail (a subject quoting "undelivered"...);
-    # with the original message returned as an attachment it is enough.
-    return sum(signals) >= 2 or (any(signals) and parts.returned is not None)
+    # with the original message returned, attached or pasted, it is enough.
+    returned = parts.returned is not None or returns_original
+    return sum(signals) >= 2 or (any(signals) and returned)

@@ -11,8 +11,12 @@ from mailcast.feedback.model import Finding
 MAX_LINES = 2000
 MAX_VALUE = 4000
 
-_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60})[ \t]*:[ \t]*(.*)$")
-_START = re.compile(r"^(?:reporting-mta|final-recipient|original-recipient)\s*:", re.I | re.M)
+_FIELD = re.compile(
+    rf"^([A-Za-z][A-Za-z0-9-]{{0,60}})[ \t]{{0,20}}:[ \t]{{0,200}}(.{{0,{MAX_VALUE}}})"
+)
+_START = re.compile(
+    r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]{0,20}:", re.I | re.M
+)
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient")
 
 

@@ -25,7 +25,7 @@ _ADDR = r"[\w!#$%&'*+/=?^`{|}~.\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}"
 
 # Where the returned original begins in a notice; everything after it is not the notice.
 _RETURNED_START = re.compile(
-    r"^[ \t>]*(?:-{2,}[ \t]*)?(?:"
+    r"^[ \t>]{0,20}(?:-{2,80}[ \t]{0,20})?(?:"
     r"this is a copy of (?:the|your) message|original message|original mail as follows"
     r"|(?:the )?original message (?:follows|headers)|unsent message follows"
     r"|returned message|message headers follow|included is a copy of the message"
@@ -39,25 +39,25 @@ _RETURNED_START = re.compile(
 )
 _QUOTE = re.compile(r"^> ?")
 _HEADERISH = re.compile(
-    r"^\s*(?:to|cc|bcc|from|subject|date|sent|reply-to|return-path|message-id|received"
-    r"|sender|envelope-from|in-reply-to|references)\s*:",
+    r"^\s{0,20}(?:to|cc|bcc|from|subject|date|sent|reply-to|return-path|message-id|received"
+    r"|sender|envelope-from|in-reply-to|references)\s{0,20}:",
     re.IGNORECASE,
 )
 # An address leading its line: "  user@example.org", "<user@example.org>:", '"user@x":'.
-_LEADING = re.compile(rf"^[\s*\-•>|]*[<\"(\[]?({_ADDR})[>\")\]]?(?=[\s:,.;(<]|$)")
+_LEADING = re.compile(rf"^[\s*\-•>|]{{0,40}}[<\"(\[]?({_ADDR})[>\")\]]?(?=[\s:,.;(<]|$)")
 # An address after words that introduce a recipient.
 _INTRODUCED = re.compile(
     r"\b(?:recipients?|rcpt(?: to)?|addressee|address(?:es)?"
     r"|(?:deliver(?:ed|ing|y)?|sent|send|message|mail|e-?mail|undeliverable|relay(?:ed|ing)?"
-    r"|forward(?:ed|ing)?)\s+to)\b[^@\n]{0,80}?[\s:<(\[]"
+    r"|forward(?:ed|ing)?)\s{1,10}to)\b[^@\n]{0,80}?[\s:<(\[]"
     rf"({_ADDR})",
     re.IGNORECASE,
 )
 # An address closing a "label: address" line ("User mailbox exceeds allowed size: a@b").
-_TRAILING = re.compile(rf":\s*<?({_ADDR})>?\s*\.?\s*$")
+_TRAILING = re.compile(rf":\s{{0,10}}<?({_ADDR})>?\s{{0,10}}\.?\s{{0,10}}$")
 # Addresses that name the sender, never a failed recipient.
 _SENDER_CONTEXT = re.compile(
-    rf"(?:mail from:?|envelope-from|sender:?|sent by|from:)\s*<?({_ADDR})", re.IGNORECASE
+    rf"(?:mail from:?|envelope-from|sender:?|sent by|from:)\s{{0,10}}<?({_ADDR})", re.IGNORECASE
 )
 
 

@@ -8,10 +8,12 @@ from email.message import Message
 
 from mailcast.feedback import mime
 
-_BODY_MESSAGE_ID = re.compile(r"^[ \t>]*message-id:[ \t]*(<[^<>\s]{1,250}>)", re.I | re.M)
-_BODY_TO = re.compile(r"^[ \t>]*to:[ \t]*(.{1,300})$", re.I | re.M)
-_BODY_MAILCAST = re.compile(r"^[ \t>]*(x-mailcast-[a-z0-9-]{1,40}):[ \t]*(.{0,300})$", re.I | re.M)
-_ENVID = re.compile(r"^[ \t]*original-envelope-id:[ \t]*(\S{1,250})", re.I | re.M)
+_BODY_MESSAGE_ID = re.compile(r"^[ \t>]{0,20}message-id:[ \t]{0,20}(<[^<>\s]{1,250}>)", re.I | re.M)
+_BODY_TO = re.compile(r"^[ \t>]{0,20}to:[ \t]{0,20}(.{1,300})$", re.I | re.M)
+_BODY_MAILCAST = re.compile(
+    r"^[ \t>]{0,20}(x-mailcast-[a-z0-9-]{1,40}):[ \t]{0,20}(.{0,300})$", re.I | re.M
+)
+_ENVID = re.compile(r"^[ \t]{0,20}original-envelope-id:[ \t]{0,20}(\S{1,250})", re.I | re.M)
 
 
 @dataclass

@@ -29,9 +29,9 @@ _RETURNED_HEADERS = {
     "message/rfc822-headers",
     "message/global-headers",
 }
-_TAG = re.compile(r"<[^<>]*>")
-_SCRIPT = re.compile(r"<(script|style)\b[^<>]*>[^<]*</\1\s*>", re.IGNORECASE)
-_BREAK = re.compile(r"<(?:br|/p|/div|/tr|/li|p|div|tr|li)\b[^<>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]{0,4000}>")
+_SCRIPT = re.compile(r"<(script|style)\b[^<>]{0,4000}>[^<]{0,20000}</\1\s{0,20}>", re.IGNORECASE)
+_BREAK = re.compile(r"<(?:br|/p|/div|/tr|/li|p|div|tr|li)\b[^<>]{0,4000}>", re.IGNORECASE)
 
 
 @dataclass
@@ -154,12 +154,19 @@ def _embedded_text(part: Message) -> str:
     try:
         data = part.as_bytes()
     except Exception:
+        # The generator refuses some broken headers; rebuild the blocks field by field.
         payload = part.get_payload()
         items = payload if isinstance(payload, list) else [payload]
-        return "\n\n".join(str(item) for item in items)
+        return "\n\n".join(_fields_text(item) for item in items)
     _, _, body = data.replace(b"\r\n", b"\n").partition(b"\n\n")
     encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
     return decode(_transfer_decode(body, encoding), "utf-8")
+
+
+def _fields_text(item: object) -> str:
+    if not isinstance(item, Message):
+        return str(item)
+    return "\n".join(f"{name}: {value}" for name, value in item.raw_items())
 
 
 def _transfer_decode(body: bytes, encoding: str) -> bytes:

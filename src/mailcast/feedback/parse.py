@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,21 @@ from mailcast.feedback import (
 )
 from mailcast.feedback.model import Finding, RecipientResult, Report
 
-__all__ = ["RecipientResult", "Report", "parse_files", "parse_report"]
+__all__ = ["FileReport", "RecipientResult", "Report", "parse_files", "parse_report"]
 
 MAX_DIAGNOSTIC = 1000
 _RECIPIENT_HEADERS = ("x-failed-recipients",)
 _RETURNED_HEADERS = ("to", "cc")
+# The To: of an original pasted after the notice.
+_PASTED_TO = re.compile(r"^[ \t]{0,20}to:[ \t]{0,20}(.{1,300})$", re.I | re.M)
+# Delay warnings (the MTA is still trying) as MTAs title and word them.
+_DELAY_SUBJECT = re.compile(r"\bdelay(?:ed)?\b|still being retried|warning: could not send", re.I)
+_DELAY_NOTICE = re.compile(
+    r"this is a warning message only|has (?:not yet|still not) been delivered"
+    r"|(?:will|shall) (?:continue|keep) (?:to )?(?:try|attempt)|still (?:trying|being retried)"
+    r"|delivery attempts will continue|has been delayed",
+    re.I,
+)
 
 
 def parse_report(raw: bytes) -> Report:
@@ -37,20 +48,38 @@ def parse_report(raw: bytes) -> Report:
         return Report(kind="unknown")
 
 
-def parse_files(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
-    """One JSON-ready dict per file, for `mailcast feedback parse FILE... --json`."""
+@dataclass(frozen=True)
+class FileReport:
+    """One file given to `mailcast feedback parse`: its report, or why it could not be read."""
+
+    file: str
+    report: Report
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object the command prints: exactly file, kind and recipients."""
+        return {
+            "file": self.file,
+            "kind": self.report.kind,
+            "recipients": [r.as_dict() for r in self.report.recipients],
+        }
+
+
+def parse_files(paths: Iterable[str | Path]) -> Iterator[FileReport]:
+    """One report per file, in order; a file that cannot be read is "unknown" with its error."""
     for path in paths:
         try:
-            raw = Path(path).read_bytes()
+            raw = _read_prefix(Path(path))
         except OSError as error:
-            yield {"file": str(path), "kind": "unknown", "error": str(error), "recipients": []}
+            yield FileReport(str(path), Report(kind="unknown"), error.strerror or str(error))
             continue
-        report = parse_report(raw)
-        yield {
-            "file": str(path),
-            "kind": report.kind,
-            "recipients": [r.as_dict() for r in report.recipients],
-        }
+        yield FileReport(str(path), parse_report(raw))
+
+
+def _read_prefix(path: Path) -> bytes:
+    # The parser reads a bounded prefix; reading more of a huge file would only cost memory.
+    with path.open("rb") as handle:
+        return handle.read(mime.MAX_BYTES)
 
 
 def _parse(raw: bytes) -> Report:
@@ -69,10 +98,10 @@ def _parse(raw: bytes) -> Report:
     return Report(
         kind=kind,
         recipients=[_result(f) for f in findings],
-        envid=found.envid,
-        message_id=found.message_id,
-        original_to=found.original_to,
-        mailcast_headers=found.mailcast_headers,
+        envid=_clean(found.envid),
+        message_id=_clean(found.message_id),
+        original_to=_clean(found.original_to),
+        mailcast_headers={_clean(k): _clean(v) for k, v in found.mailcast_headers.items()},
     )
 
 
@@ -86,7 +115,7 @@ def _read(
     """The kind of feedback and its raw findings, complaints first, auto-replies last."""
     if arf.is_complaint(message, parts):
         return "arf", arf.findings(message, parts)
-    if detect.is_bounce(message, parts, notice):
+    if detect.is_bounce(message, parts, notice, len(notice) < len(full_notice)):
         findings = _bounce_findings(message, parts, notice, full_notice, status)
         return ("dsn", findings) if findings else ("unknown", [])
     if autoreply.is_autoreply(message, notice):
@@ -112,7 +141,19 @@ def _bounce_findings(
     else:
         findings = from_text or _fallback(message, parts, notice, full_notice)
     providers.apply(findings, notice)
+    _imply_actions(findings, message, notice)
     return findings
+
+
+def _imply_actions(findings: list[Finding], message: Message, notice: str) -> None:
+    """Formats without status fields say no Action: a warning is "delayed", else "failed"."""
+    warning = bool(
+        _DELAY_SUBJECT.search(mime.header(message, "subject"))
+        or _DELAY_NOTICE.search(notice[: formats.MAX_CONTEXT])
+    )
+    for finding in findings:
+        if not finding.action:
+            finding.action = "delayed" if warning else "failed"
 
 
 def _text_findings(
@@ -156,7 +197,7 @@ def _fallback(message: Message, parts: mime.Parts, notice: str, full_notice: str
     if parts.returned is not None:
         for name in _RETURNED_HEADERS:
             candidates += _addresses(mime.header(parts.returned, name))
-    returned_to = re.search(r"^[ \t]*to:[ \t]*(.+)$", full_notice[len(notice) :], re.I | re.M)
+    returned_to = _PASTED_TO.search(full_notice[len(notice) :])
     if returned_to:
         candidates += _addresses(returned_to.group(1))
     if not candidates:
@@ -199,15 +240,23 @@ def _result(finding: Finding) -> RecipientResult:
     reason = classify.reason(finding)
     hard = classify.is_hard(reason, finding.status, finding.reply_code)
     return RecipientResult(
-        address=finding.address,
-        original_recipient=finding.original_recipient,
-        action=finding.action,
+        address=_clean(finding.address),
+        original_recipient=_clean(finding.original_recipient),
+        action=_clean(finding.action),
         status=finding.status,
         reply_code=finding.reply_code,
-        diagnostic=" ".join(finding.diagnostic.split())[:MAX_DIAGNOSTIC],
+        diagnostic=_clean(" ".join(finding.diagnostic.split())[:MAX_DIAGNOSTIC]),
         reason=reason,
         hard=hard,
         failure_type=classify.failure_type(reason, hard),
         failure_reason=classify.failure_reason(reason),
-        feedback_type=finding.feedback_type,
+        feedback_type=_clean(finding.feedback_type),
     )
+
+
+def _clean(text: str) -> str:
+    """Valid Unicode only: 8-bit bytes the email parser kept as surrogates are decoded."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")

@@ -27,6 +27,8 @@ PHRASES: dict[str, list[str]] = {
         r"mailbox exceeds allowed size|maildir.{0,20}quota|too much mail data",
         r"boite du destinataire pleine|postfach (?:ist )?voll",
         r"their mailbox is full|recipient'?s? mailbox (?:is )?full",
+        r"mailbox (?:size limit exceeded|would exceed)|quota violation|user has exceeded quota",
+        r"(?:space|storage) has been used up|not enough (?:free )?space|over ?quota",
     ],
     "mesgtoobig": [
         r"message (?:is )?too (?:big|large)(?! for (?:the )?(?:mailbox|recipient))",
@@ -35,6 +37,7 @@ PHRASES: dict[str, list[str]] = {
         r"(?:exceeded|exceeds) (?:the )?maximum (?:inbound |incoming )?message size",
         r"max(?:imum)? message size exceeded|line limit exceeded|size limit",
         r"taille limite du message atteinte",
+        r"exceeds? (?:the )?maximum (?:allowed )?(?:value|size)|message file too big",
     ],
     "exceedlimit": [
         r"message length exceeds limit set by recipient",
@@ -52,6 +55,8 @@ PHRASES: dict[str, list[str]] = {
         r"is a deactivated mailbox|user is terminated|recipient suspend",
         r"le compte du destinataire est bloque|boite du destinataire archivee",
         r"no longer accepts mail|disabled or discontinued|administrat\w{0,6} disabled",
+        r"is currently suspended|temporar(?:y|ily) (?:locked|inactive)|or domain is disabled",
+        r"mailbox unavailable or access denied",
     ],
     "hasmoved": [
         r" has been replaced by ",
@@ -66,6 +71,7 @@ PHRASES: dict[str, list[str]] = {
         r"relay not permitted|relaying denied|not a gateway|not local host",
         r"domain isn'?t in my list of allowed rcpthosts|this system is not configured to relay",
         r"requires authentication when attempting to send to a non-local",
+        r"not (?:permitted|allowed) to relay|specified domain is not allowed",
     ],
     "authfailure": [
         r"\bdmarc\b.{0,80}(?:policy|fail|reject|verification)|(?:policy|fail|reject|"
@@ -82,10 +88,11 @@ PHRASES: dict[str, list[str]] = {
         r"cannot find your hostname|cannot resolve your address|ip name lookup failed",
         r"mismatches client ip|unresolvable relay host name|sender ip reverse lookup",
         r"no reverse dns|hosts? with dynamic ip or generic dns",
+        r"unverif(?:y|i)able sending ips?|forward dns entry does not point",
     ],
     "notcompliantrfc": [
         r"not rfc ?5322 compliant|rfc ?5322 (?:violation|non-?compliant)|rfcmessagenoncompliant",
-        r"duplicate header|multiple .{0,30} headers|there are multiple \w+ headers",
+        r"duplicate header|multiple .{0,30} headers|there are multiple \w{1,40} headers",
     ],
     "badreputation": [
         r"reputation|unexpected volume or user complaints",
@@ -141,6 +148,16 @@ PHRASES: dict[str, list[str]] = {
         r"recipient name is not recognized|invalid final delivery userid",
         r"badrcptto|validrcptto|not in my list of valid|unknown or illegal (?:user|alias)",
         r"utilisateur inconnu|unbekannt|sconosciuto|nessun utente|no existe",
+        r"destination server rejected recipients|not present in (?:the )?directory",
+        r"mailbox not present|can'?t accept user|is not an active address|invalid mailbox path",
+        r"no valid recipients|no mail ?box (?:available )?for this user|not a local address",
+        r"recipient is not (?:accepted|local)",
+        r"recipient not (?:exist|ok)\b|requested action not taken: mailbox unavailable",
+        r"resolver\.adr\.recip(?:ient)? ?notfound|envelope recipient has been denied",
+        r"(?:e-?mail )?name is not found|wrong or no longer valid|bad ?recipient ?to list",
+        r"missing home directory|unknown (?:virtual )?user|adresse nicht gefunden",
+        r"does not exist at the organi[sz]ation|not found in (?:the )?(?:name )?directory",
+        r"\b(?:user|recipient) [^\s]{1,100} (?:was )?not found\b|\buser \([^()]{1,100}\) unknown",
     ],
     "hostunknown": [
         r"(?:host|domain)(?: or domain)? (?:name )?(?:not found|unknown|does not exist|"
@@ -159,6 +176,7 @@ PHRASES: dict[str, list[str]] = {
         r"is not accepting any mail|recipient preferences|blocked by the recipient",
         r"only accepting mail from specific|has restricted sms|account is protected",
         r"previously (?:been )?bounced|bounced address|cannot route mail to user",
+        r"rejected due to user rules|refuses? to receive|you have been blocked by the recipient",
     ],
     "rejected": [
         r"sender (?:address |email address |domain |ip )?(?:rejected|refused|denied|invalid|"
@@ -171,8 +189,12 @@ PHRASES: dict[str, list[str]] = {
         r"on .{0,20} list)",
         r"(?:empty|null) (?:envelope )?senders? (?:not allowed|is not allowed)|bouncedeny",
         r"returned mail not accepted|no third-party dsns|batv|mail from not owned",
-        r"domain is invalid\. please provide a valid from|fully qualified email address required",
-        r"not allowed to post to this mailing list|\be2110\b|valid-address-filter",
+        r"provide a valid (?:from|sender)|fully qualified email address required",
+        r"not allowed to post to this mailing list|valid-address-filter",
+        r"sender isn'?t on the recipient'?s list|without a valid sender domain|envelope blocked",
+        r"emetteur invalide|not a registered gateway user|sender is spammer|sender domain is empty",
+        r"empty e-?mail address|this server does not accept mail from|unsigned dsn",
+        r"your (?:e-?mail )?address has been blacklisted",
     ],
     "speeding": [
         r"please try again slower|temporarily rate limited|at a rate that prevents",
@@ -183,6 +205,7 @@ PHRASES: dict[str, list[str]] = {
         r"rate limit(?:ed)? exceeded",
         r"throttl|exceeded the max emails per hour|trop de connexions",
         r"maximum (?:connection|sending rate)|message quota exceeded",
+        r"numerous attempts to deliver this message",
     ],
     "blocked": [
         r"\bblock(?:ed|ing)? (?:by|for|using|list|due)|(?:ip|host|client|server|sender|"
@@ -196,6 +219,11 @@ PHRASES: dict[str, list[str]] = {
         r"not currently accepting mail from|rejected - see|refused - see",
         r"too many unwanted messages|relay quota|your network",
         r"mail from .{0,60} refused",
+        r"connection (?:was )?dropped|connection reset by peer|not accepting connections",
+        r"no access from mail server|use the smtp server of your isp|rejecting open proxy",
+        r"forbidden by your ip|suspiciously like (?:a )?spammer|listed as abusive",
+        r"requires confirmation|confirm this mail server|user complaints",
+        r"not allowed to send mail from",
     ],
     "systemfull": [
         r"mail system full|system (?:disk )?(?:is )?full|exceeded storage allocation",
@@ -207,6 +235,7 @@ PHRASES: dict[str, list[str]] = {
         r"no route for current request|name server: \.: host not found",
         r"mx or srv record indicated no smtp service|no host found for existing smtp connection",
         r"couldn'?t find a mail exchanger or ip address",
+        r"smtp protocol returned a permanent error",
     ],
     "failedstarttls": [
         r"starttls is required|tls required but not supported|must issue a starttls",
@@ -216,6 +245,7 @@ PHRASES: dict[str, list[str]] = {
         r"unauthenticated",
         r"verification failure|insecure|delivery not authorized|not permitted",
         r"you don'?t authenticate|account not subscribed|is a dead domain",
+        r"authentication turned on|authentication is required|executable files are not allowed",
     ],
     "networkerror": [
         r"no route to host|host is unreachable|network (?:is )?unreachable|network error",
@@ -238,6 +268,8 @@ PHRASES: dict[str, list[str]] = {
         r"encountered an error while being processed|service refuse",
         r"delivery to (?:file|pipe) forbidden|local delivery failed|lmtp error after",
         r"homedir creat|bad interpreter|ldap (?:lookup|search|attribute)|several matches found",
+        r"can'?t create user output file|internal error reading data|there is no mdb",
+        r"mail system configuration error",
     ],
     "expired": [
         r"(?:delivery|message|time) (?:has )?(?:expired|timed out|time expired)|queue\.expired",
@@ -255,6 +287,7 @@ PHRASES: dict[str, list[str]] = {
         r"establish an smtp connection|host not reachable|aborted after",
         r"have been failing for a long time|no action is required on your part|delay reason:",
         r"\bfrozen\b",
+        r"failed to deliver to domain|has not been collected after",
     ],
     "mailererror": [
         r"\bpipe to \||procmail|bin/maildrop|command (?:failed|died|output)|mailer error",

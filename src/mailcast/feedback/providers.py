@@ -3,7 +3,8 @@
 Each table below is a provider's published list of error codes (Orange/La Poste, Cox,
 Spectrum, GoDaddy, Exchange 2003), reduced to the reason each code names. A code found in a
 recipient's diagnostic becomes the format's stated reason; anything else is left to the
-general rules.
+general rules. Google Groups words its refusals in the sender's language and names no SMTP
+error, so its domain is the only general sign of one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Callable
 
 from mailcast.feedback.model import Finding
 
-# Orange, Wanadoo and La Poste end their replies with a label such as "LPN007_426" or
-# "OFR005_505"; the last three digits are the error number.
-_ORANGE_LABEL = re.compile(r"\b(?:lpn|ofr|ouk)[a-z0-9]{0,6}_(\d{3})\b", re.I)
+# Orange, Wanadoo and La Poste end their replies with a label such as "LPN007_426",
+# "OFR_506", "LPN105-104" or "LPN416"; the last three digits are the error number.
+_ORANGE_LABEL = re.compile(r"\b(?:lpn|ofr|ouk)(?:[a-z0-9]{0,6}[-_])?(\d{3})\b", re.I)
 _ORANGE: dict[str, str] = {
     "101": "blocked",
     "102": "blocked",

@@ -18,7 +18,7 @@ _COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     (
         "EHLO",
         re.compile(
-            r"(?:after|in reply to|following|>>>)\s*(?:the\s+)?(?:ehlo|helo|lhlo)\b"
+            r"(?:after|in reply to|following|>>>)\s{0,10}(?:the\s{1,10})?(?:ehlo|helo|lhlo)\b"
             r"|\bbut my name was rejected\b",
             re.I,
         ),
@@ -26,7 +26,7 @@ _COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     (
         "MAIL",
         re.compile(
-            r"(?:after|in reply to|following|>>>|sent)\s*(?:the\s+)?mail\s*from\b"
+            r"(?:after|in reply to|following|>>>|sent)\s{0,10}(?:the\s{1,10})?mail\s{0,10}from\b"
             r"|\bmail from command\b|\bmail_from\b|\bbut sender was rejected\b",
             re.I,
         ),
@@ -34,7 +34,7 @@ _COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     (
         "RCPT",
         re.compile(
-            r"(?:after|in reply to|following|>>>|our|sent <<<)\s*(?:the\s+)?rcpt\b"
+            r"(?:after|in reply to|following|>>>|our|sent <<<)\s{0,10}(?:the\s{1,10})?rcpt\b"
             r"|\brcpt(?: to)? command\b|\[rcpt_to\]|\bdoes not like recipient\b"
             r"|\brejected recipient\b",
             re.I,
@@ -43,7 +43,7 @@ _COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     (
         "DATA",
         re.compile(
-            r"\bend of data\b|(?:after|in reply to|following|>>>)\s*(?:the\s+)?data\b"
+            r"\bend of data\b|(?:after|in reply to|following|>>>)\s{0,10}(?:the\s{1,10})?data\b"
             r"|\bdata command\b|\(data\)|\bfailed after i sent the message\b"
             r"|\bfailed on data command\b",
             re.I,
@@ -55,7 +55,7 @@ _COMMANDS: list[tuple[str, re.Pattern[str]]] = [
             r"\binitial connection\b|\brefused to talk to me\b|\bin reply to (?:the )?greeting\b"
             r"|\bbut greeting failed\b"
             # Sendmail's transcript: a reply read before any command was sent.
-            r"|while talking to [^\n]{1,255}\n[ \t]*<<<",
+            r"|while talking to [^\n]{1,255}\n[ \t]{0,20}<<<",
             re.I,
         ),
     ),
@@ -119,6 +119,10 @@ def normalize(address: str) -> str:
     text = text.strip().strip("<>\"'()[],;:").rstrip(".")
     if text.lower().startswith("mailto:"):
         text = text[7:]
+    if any(c.isspace() for c in text):
+        # Not one address: a value run together with other text. Keep the address it holds.
+        found = _ADDRESS.search(text)
+        text = found.group(0).rstrip(".") if found else ""
     local, at, domain = text.rpartition("@")
     if not at:
         return text

@@ -1,1 +1,1 @@
-"""The built-in sandbox MTA: accepts mail on loopback for `mailcast demo`, `sandbox` and tests."""
+"""The built-in sandbox MTA: accepts mail on loopback, plays outcomes back as DSNs (demo, tests)."""

@@ -17,6 +17,7 @@ from mailcast.compose.composer import Composer, DeliveryContent, Recipient
 from mailcast.compose.templates import RenderError
 from mailcast.context import Context
 from mailcast.domain import DeliveryState, FeedbackMode, MessageStatus
+from mailcast.feedback import quarantine
 from mailcast.send import outcomes
 from mailcast.send.outcomes import Recorded
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
@@ -204,8 +205,11 @@ class SendEngine:
             moves.setdefault(result.delivery_id, Counter())[(result.old, result.new)] += 1
         rows = [r.row for r in results]
         new_events = [r.event for r in results if r.event]
+        notes = [r.address_note for r in results if r.address_note]
         with self.ctx.db.write() as conn:
             message_store.record_batch(conn, self.worker, rows, new_events, moves, now)
+            # What the replies said about the addresses: quarantine, errors, successes.
+            quarantine.note_all(conn, notes, self.ctx.settings.quarantine.policy)
             for delivery_id, reason in fatal.items():
                 delivery_store.fail_sending(conn, delivery_id, reason, now)
             for delivery_id in moves.keys() - fatal.keys():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailcast.domain import (
+    AddressNote,
     EventKind,
     FailureReason,
     FailureType,
@@ -61,6 +62,8 @@ class Recorded:
     event: dict[str, Any] | None
     old: MessageStatus
     new: MessageStatus
+    # What the reply says about the recipient's address (feedback/quarantine weighs it).
+    address_note: AddressNote | None = None
 
 
 def _unchanged(msg: ClaimedMessage) -> dict[str, Any]:
@@ -125,6 +128,8 @@ def accepted(
     }
     kind = EventKind.RELAYED if msg.attempts == 0 else EventKind.RETRIED
     event = _event(msg, kind, now, smtp=reply.text[:300])
+    # The relay's acceptance says nothing of the mailbox: only a reported delivery resets the
+    # address, or a mailbox that bounces after every acceptance would never be quarantined.
     return Recorded(msg.delivery_id, row, event, msg.status, new)
 
 
@@ -167,7 +172,9 @@ def refused(
         failure_reason=reason,
         smtp=f"{reply.code} {reply.text}"[:300],
     )
-    return Recorded(msg.delivery_id, row, event, msg.status, new)
+    detail = f"{reply.code} {reply.text}"[:300]
+    note = AddressNote.failure(msg.address, failure_type, reason, now, detail)
+    return Recorded(msg.delivery_id, row, event, msg.status, new, note)
 
 
 def unrenderable(msg: ClaimedMessage, mode: FeedbackMode, error: str, now: dt.datetime) -> Recorded:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -212,9 +213,35 @@ events = Table(
     Column("failure_type", String(10)),
     Column("failure_reason", String(40)),
     Column("detail", JSON),
+    # The feedback (report x recipient) the event records: the same report twice is one event.
+    Column("source_key", String(200)),
     Index("ix_events_message", "message_id"),
     Index("ix_events_delivery_kind_at", "delivery_id", "kind", "at"),
     Index("ix_events_profile_at", "profile_id", "at"),
+    Index("ix_events_source_key", "source_key", unique=True),
+)
+
+# Every message that reached the bounce receiver, stored before its 250 reply.
+inbound_reports = Table(
+    "inbound_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("mail_from", String(400), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("peer", String(100)),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("kind", String(20)),  # what the parser made of it: dsn, arf, autoreply, ...
+    Column("subject", Text),
+    Column("processed_at", UTCDateTime),
+    Column("applied", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("unmatched", Integer, nullable=False, default=0),
+    Column("deferred", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_inbound_reports_outcome_received", "outcome", "received_at"),
 )
 
 # Generated secrets (signing keys) when the settings give none.

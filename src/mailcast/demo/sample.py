@@ -1,13 +1,8 @@
-"""`mailcast demo`: a delivery's whole lifecycle on embedded defaults, in a minute."""
+"""The demo's sample: two users, an audience with its flaws, a newsletter prepared and confirmed."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -15,14 +10,10 @@ from rich.console import Console
 from mailcast import console as render
 from mailcast.audience.csv_import import add_profile, import_profiles
 from mailcast.audience.target import Target
-from mailcast.config import RelaySettings, Settings
 from mailcast.context import Context
 from mailcast.deliveries.service import DeliveryDraft, confirm_send, create_delivery
-from mailcast.domain import AddressStatus, FeedbackMode, Role
+from mailcast.domain import AddressStatus, Role
 from mailcast.prepare.preparation import prepare_delivery
-from mailcast.sandbox.mta import SandboxMTA
-from mailcast.send.engine import SendEngine
-from mailcast.stats.deployment import deployment
 from mailcast.store import addresses as address_store
 from mailcast.store import profiles as profile_store
 from mailcast.users.service import PermissionDenied, User, add_user
@@ -37,8 +28,11 @@ NO_ADDRESS = 3
 CASE_DUPLICATES = 5
 QUARANTINED = 7
 DENYLISTED = 4
-UNKNOWN_USERS = 5  # the sandbox refuses them: 550 5.1.1
-MAILBOX_FULL = 3  # the sandbox defers them: 452 4.2.2
+# What the sandbox MTA plays back (SandboxSettings): they start with these words or live there.
+UNKNOWN_USERS = 5  # hard bounce: a failure DSN, 5.1.1 user unknown
+MAILBOX_FULL = 3  # soft bounce: a failure DSN, 4.2.2 mailbox full; room again later
+SLOW = 4  # a delay DSN, then delivered
+UNKNOWN_PREFIX, FULL_PREFIX, SLOW_DOMAIN = "unknown", "full", "slow.example"
 
 HTML = """<html><body style="font-family: sans-serif">
 <h1>Hello {{ first_name }}!</h1>
@@ -61,54 +55,18 @@ Unsubscribe: mailto:unsubscribe@example.com?subject=unsubscribe
 """
 
 
-def run_demo(
-    console: Console,
-    *,
-    exit_when_sent: bool,
-    mode: FeedbackMode = FeedbackMode.LEGACY,
-    profiles: int = 1000,
-) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="mailcast-demo-"))
-    with SandboxMTA(host="127.0.0.1", port=0, keep_bodies=False) as mta:
-        console.rule("mailcast demo")
-        console.print(f"sandbox MTA on 127.0.0.1:{mta.port}; data in {workdir}")
-        ctx = _context(workdir, mta.port, mode)
-        marie, sam = _users(ctx, console)
-        _audience(ctx, console, workdir, profiles)
-        delivery_id = _delivery(ctx, marie)
-        _prepare(ctx, console, marie, delivery_id)
-        _confirm(ctx, console, marie, sam, delivery_id)
-        with _engine_in_background(ctx):
-            final = render.watch(console, lambda: deployment(ctx, delivery_id))
-            console.print(render.deployment_table(final))
-            console.print(f"the sandbox MTA received {mta.count:,} messages")
-            if not exit_when_sent:
-                _wait_for_ctrl_c(console)
-
-
-def _context(workdir: Path, relay_port: int, mode: FeedbackMode) -> Context:
-    settings = Settings(
-        database_url=f"sqlite:///{workdir / 'mailcast.db'}",
-        feedback_mode=mode,
-        relay=RelaySettings(host="127.0.0.1", port=relay_port),
-    )
-    ctx = Context.from_settings(settings)
-    ctx.db.upgrade()
-    return ctx
-
-
-def _users(ctx: Context, console: Console) -> tuple[User, User]:
+def users(ctx: Context, console: Console) -> tuple[User, User]:
     marie = add_user(ctx.db, "marie", [Role.PREPARE], None, ctx.clock)
     sam = add_user(ctx.db, "sam", [Role.START], None, ctx.clock)
     console.print("users: marie (prepare_deliveries), sam (start_deliveries)")
     return marie, sam
 
 
-def _audience(ctx: Context, console: Console, workdir: Path, size: int) -> None:
+def audience(ctx: Context, console: Console, workdir: Path, size: int) -> None:
     """`size` profiles in the list, from a CSV with invalid and repeated rows, and a few flaws."""
     path = workdir / "audience.csv"
-    addresses = _addresses(size - NO_ADDRESS)
-    _write_csv(path, addresses)
+    rows = sample_addresses(size - NO_ADDRESS)
+    _write_csv(path, rows)
     report = import_profiles(ctx.db, path, LIST, ctx.clock)
     console.print(
         f"imported {path.name}: {report.rows_read:,} rows, {report.imported:,} profiles, "
@@ -118,24 +76,25 @@ def _audience(ctx: Context, console: Console, workdir: Path, size: int) -> None:
         console.print(f"  [yellow]line {error.line}[/yellow]: {error.reason}")
     for n in range(NO_ADDRESS):
         add_profile(ctx.db, ctx.clock, None, first_name=f"Nomail{n}", lists=(LIST,))
-    _flag_addresses(ctx, addresses)
+    _flag_addresses(ctx, rows)
 
 
-def _addresses(count: int) -> list[str]:
-    plain = count - CASE_DUPLICATES - UNKNOWN_USERS - MAILBOX_FULL
-    addresses = [f"reader{n:05d}@{DOMAINS[n % len(DOMAINS)]}" for n in range(plain)]
+def sample_addresses(count: int) -> list[str]:
+    plain = count - CASE_DUPLICATES - UNKNOWN_USERS - MAILBOX_FULL - SLOW
+    found = [f"reader{n:05d}@{DOMAINS[n % len(DOMAINS)]}" for n in range(plain)]
     # The same mailboxes written with capitals: distinct profiles, one address.
-    addresses += [f"Reader{n:05d}@{DOMAINS[n % len(DOMAINS)]}" for n in range(CASE_DUPLICATES)]
-    addresses += [f"unknown{n}@example.org" for n in range(UNKNOWN_USERS)]
-    addresses += [f"full{n}@example.net" for n in range(MAILBOX_FULL)]
-    return addresses
+    found += [f"Reader{n:05d}@{DOMAINS[n % len(DOMAINS)]}" for n in range(CASE_DUPLICATES)]
+    found += [f"{UNKNOWN_PREFIX}{n}@example.org" for n in range(UNKNOWN_USERS)]
+    found += [f"{FULL_PREFIX}{n}@example.net" for n in range(MAILBOX_FULL)]
+    found += [f"reader{n}@{SLOW_DOMAIN}" for n in range(SLOW)]
+    return found
 
 
-def _write_csv(path: Path, addresses: list[str]) -> None:
+def _write_csv(path: Path, rows: list[str]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["email", "first_name", "last_name", "city"])
-        for n, address in enumerate(addresses):
+        for n, address in enumerate(rows):
             writer.writerow([address, f"Reader{n}", "Sample", CITIES[n % len(CITIES)]])
             if n < len(INVALID_ROWS):
                 writer.writerow([INVALID_ROWS[n], "Broken", "Row", "Nowhere"])
@@ -143,20 +102,20 @@ def _write_csv(path: Path, addresses: list[str]) -> None:
                 writer.writerow([address, f"Reader{n}", "Again", CITIES[n % len(CITIES)]])
 
 
-def _flag_addresses(ctx: Context, addresses: list[str]) -> None:
+def _flag_addresses(ctx: Context, rows: list[str]) -> None:
     now = ctx.clock.now()
     with ctx.db.write() as conn:
-        for address in addresses[100 : 100 + QUARANTINED]:
+        for address in rows[100 : 100 + QUARANTINED]:
             address_store.set_address_status(
                 conn, address.casefold(), AddressStatus.QUARANTINE, now
             )
-        for address in addresses[200 : 200 + DENYLISTED]:
+        for address in rows[200 : 200 + DENYLISTED]:
             profile = profile_store.get_profile_by_email(conn, address)
             assert profile is not None
             profile_store.set_email_subscribed(conn, profile["id"], False, now)
 
 
-def _delivery(ctx: Context, author: User) -> int:
+def delivery(ctx: Context, author: User) -> int:
     draft = DeliveryDraft(
         name="Monthly newsletter",
         subject="{{ first_name }}, your news from {{ attributes.city }}",
@@ -168,7 +127,7 @@ def _delivery(ctx: Context, author: User) -> int:
     return create_delivery(ctx, author, draft)
 
 
-def _prepare(ctx: Context, console: Console, user: User, delivery_id: int) -> None:
+def prepare(ctx: Context, console: Console, user: User, delivery_id: int) -> None:
     result = prepare_delivery(ctx, user, delivery_id)
     for finding in result.findings:
         console.print(f"{finding.level}: {finding.message}")
@@ -176,7 +135,7 @@ def _prepare(ctx: Context, console: Console, user: User, delivery_id: int) -> No
     console.print(f"prepared: {render.state_label(result.state)}, {result.to_deliver:,} to deliver")
 
 
-def _confirm(ctx: Context, console: Console, marie: User, sam: User, delivery_id: int) -> None:
+def confirm(ctx: Context, console: Console, marie: User, sam: User, delivery_id: int) -> None:
     try:
         confirm_send(ctx, marie, delivery_id)
     except PermissionDenied as refusal:
@@ -184,27 +143,3 @@ def _confirm(ctx: Context, console: Console, marie: User, sam: User, delivery_id
     console.print("sam clicks Confirm send, then OK")
     state = confirm_send(ctx, sam, delivery_id)
     console.print(f"delivery {delivery_id}: {render.state_label(state)}")
-
-
-@contextmanager
-def _engine_in_background(ctx: Context) -> Iterator[None]:
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    engine = SendEngine(ctx)
-    thread = threading.Thread(
-        target=lambda: loop.run_until_complete(engine.run(stop=stop)), daemon=True
-    )
-    thread.start()
-    try:
-        yield
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=30)
-
-
-def _wait_for_ctrl_c(console: Console) -> None:
-    console.print("mailcast keeps running (retries continue); press Ctrl-C to stop")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        console.print("stopped")

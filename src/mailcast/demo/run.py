@@ -1,0 +1,242 @@
+"""`mailcast demo`: a delivery's whole lifecycle on embedded defaults, in compressed time.
+
+Everything runs for real, on loopback: the bounce receiver, the sandbox MTA playing outcomes
+back as DSNs, a send worker and the scheduler, on one SQLite database. Time stands still
+while the hand-off runs, so its KPIs show alone; then each tick moves the clock on by
+`speed` x the tick, the sandbox sends the DSNs that came due, and retries and the end of
+the validity period follow, until the delivery is finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from mailcast import console as render
+from mailcast.clock import ManualClock, utcnow
+from mailcast.config import RelaySettings, SandboxSettings, SendSettings, Settings
+from mailcast.context import Context
+from mailcast.demo import sample, timeline
+from mailcast.demo.timeline import Check, Row
+from mailcast.domain import DeliveryState, FeedbackMode
+from mailcast.feedback.receiver import BounceReceiver
+from mailcast.sandbox.dsn import Notice
+from mailcast.sandbox.mta import SandboxMTA
+from mailcast.schedule import run_forever
+from mailcast.send.engine import SendEngine
+from mailcast.stats.deployment import Deployment, deployment
+
+DEFAULT_SPEED = 3000.0  # simulated seconds per real second: 5 minutes every tick
+DEMO_VALIDITY_HOURS = 8.0  # (ACS default: 84 h) long enough for every retry to play out
+TICK = 0.1  # real seconds
+REPORT_EVERY = dt.timedelta(minutes=30)
+SERVICE_TICK = 0.05  # how often the worker and the scheduler look for due work (real s)
+PLAY_TIMEOUT = 600.0  # a big audience's DSNs of one tick take the receiver a while
+
+# The sandbox's delays in the demo (simulated seconds): spread out, so KPIs move gradually.
+DEMO_SANDBOX = {
+    "async_bounces": True,  # mailcast hands off everything; bounces come back as DSNs
+    "unknown_prefixes": [sample.UNKNOWN_PREFIX],
+    "full_prefixes": [sample.FULL_PREFIX],
+    "slow_domains": [sample.SLOW_DOMAIN],
+    "success_after_seconds": 20 * 60,
+    "bounce_after_seconds": 45 * 60,
+    "delay_after_seconds": 30 * 60,
+    "slow_delivery_seconds": 2 * 3600,
+    "full_for_seconds": 100 * 60,
+    "spread": 2.0,
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    mode: FeedbackMode
+    delivery_id: int
+    hand_off: Deployment
+    timeline: list[Row]
+    final: Deployment
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return self.final.state is DeliveryState.FINISHED and all(c.ok for c in self.checks)
+
+
+def run_demo(
+    console: Console,
+    *,
+    exit_when_finished: bool,
+    mode: FeedbackMode = FeedbackMode.LEGACY,
+    profiles: int = 1000,
+    speed: float = DEFAULT_SPEED,
+    validity_hours: float = DEMO_VALIDITY_HOURS,
+    workdir: Path | None = None,
+) -> DemoResult:
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="mailcast-demo-"))
+    clock = ManualClock(utcnow())
+    ctx = _context(workdir, mode, validity_hours, clock, speed)
+    console.rule(f"mailcast demo — {mode.value} mode")
+    with _services(ctx) as mta:
+        console.print(f"sandbox MTA on 127.0.0.1:{mta.port}; data in {workdir}")
+        delivery_id = _prepared_and_confirmed(ctx, console, workdir, profiles)
+        hand_off = render.watch(console, lambda: deployment(ctx, delivery_id))
+        console.print(render.deployment_table(hand_off))
+        console.print(f"the sandbox MTA received {mta.count:,} messages")
+        _explain(console, mode, validity_hours, speed)
+        rows = _let_time_pass(console, ctx, clock, mta, delivery_id, speed)
+        final = deployment(ctx, delivery_id)
+        console.print(render.deployment_table(final))
+        found = timeline.checks(ctx, delivery_id, final, mta.notices(), mode is FeedbackMode.EFS)
+        _print_checks(console, found)
+        if not exit_when_finished:
+            _wait_for_ctrl_c(console, workdir)
+    return DemoResult(mode, delivery_id, hand_off, rows, final, found)
+
+
+def _context(
+    workdir: Path, mode: FeedbackMode, validity_hours: float, clock: ManualClock, speed: float
+) -> Context:
+    settings = Settings(
+        database_url=f"sqlite:///{workdir / 'mailcast.db'}",
+        feedback_mode=mode,
+        validity_hours=validity_hours,
+        relay=RelaySettings(host="127.0.0.1", port=0),
+        # Leases are counted on the demo's fast clock: keep them a real minute long.
+        send=SendSettings(poll_seconds=SERVICE_TICK, lease_seconds=max(60.0, 60 * speed)),
+        sandbox=SandboxSettings.model_validate(DEMO_SANDBOX),
+    )
+    ctx = Context.from_settings(settings, clock)
+    ctx.db.upgrade()
+    return ctx
+
+
+@contextmanager
+def _services(ctx: Context) -> Iterator[SandboxMTA]:
+    """Bounce receiver, sandbox MTA (DSNs to the receiver), a send worker, the scheduler."""
+    with BounceReceiver(ctx, port=0) as receiver:
+        ctx.settings.sandbox.dsn_port = receiver.port
+        with SandboxMTA.playing(
+            ctx.settings, ctx.clock, port=0, keep_bodies=False, keep_records=True, autoplay=False
+        ) as mta:
+            ctx.settings.relay.port = mta.port
+            with _in_background(ctx):
+                yield mta
+
+
+@contextmanager
+def _in_background(ctx: Context) -> Iterator[None]:
+    stop = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop_engine = asyncio.Event()
+    engine = SendEngine(ctx)
+    threads = [
+        threading.Thread(
+            target=lambda: loop.run_until_complete(engine.run(stop=stop_engine)),
+            name="demo-worker",
+            daemon=True,
+        ),
+        threading.Thread(
+            target=run_forever, args=(ctx, SERVICE_TICK, stop), name="demo-scheduler", daemon=True
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        loop.call_soon_threadsafe(stop_engine.set)
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+def _prepared_and_confirmed(ctx: Context, console: Console, workdir: Path, profiles: int) -> int:
+    marie, sam = sample.users(ctx, console)
+    sample.audience(ctx, console, workdir, profiles)
+    delivery_id = sample.delivery(ctx, marie)
+    sample.prepare(ctx, console, marie, delivery_id)
+    sample.confirm(ctx, console, marie, sam, delivery_id)
+    return delivery_id
+
+
+def _explain(console: Console, mode: FeedbackMode, validity_hours: float, speed: float) -> None:
+    if mode is FeedbackMode.LEGACY:
+        what = (
+            "Legacy mode: a message the MTA accepted counts as delivered; a hard bounce moves "
+            "it to Bounces + errors, a soft bounce or a delay changes nothing, a retry the "
+            "MTA accepts is a success, and what is still failing when the validity ends fails."
+        )
+    else:
+        what = (
+            "EFS mode: a message counts as delivered only once the MTA reports it (success "
+            "DSN); hard and soft bounces and delays count in Bounces + errors until a retry "
+            "or a late delivery is reported."
+        )
+    console.print(what)
+    console.print(
+        f"Time now runs {speed:,.0f} times faster until the validity period ({validity_hours:g} h)"
+        " ends; a row every half hour when something changed."
+    )
+
+
+def _let_time_pass(
+    console: Console,
+    ctx: Context,
+    clock: ManualClock,
+    mta: SandboxMTA,
+    delivery_id: int,
+    speed: float,
+) -> list[Row]:
+    """Tick until the delivery is finished; a row every REPORT_EVERY of simulated time."""
+    start = clock.now()
+    give_up = start + 2 * ctx.settings.validity_period + dt.timedelta(hours=1)
+    step = dt.timedelta(seconds=speed * TICK)
+    rows: list[Row] = []
+    next_report = start
+    console.print(timeline.header())
+    while True:
+        current = deployment(ctx, delivery_id)
+        now = clock.now()
+        ended = current.state is not DeliveryState.SENT or now > give_up
+        if now >= next_report or ended:
+            rows.append(timeline.row(current, now - start, _played(mta)))
+            if ended or timeline.worth_showing(rows):
+                console.print(timeline.line(rows[-1]), highlight=False)
+            next_report += REPORT_EVERY
+        if ended:
+            return rows
+        time.sleep(TICK)
+        clock.advance(step)
+        mta.play_due(timeout=PLAY_TIMEOUT)
+
+
+def _played(mta: SandboxMTA) -> Counter[Notice]:
+    return mta.player.counts() if mta.player is not None else Counter()
+
+
+def _print_checks(console: Console, found: list[Check]) -> None:
+    for check in found:
+        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+        console.print(f"{mark} {check.label}", highlight=False)
+    verdict = "the numbers add up" if all(c.ok for c in found) else "[red]MISMATCH[/red]"
+    console.print(verdict)
+
+
+def _wait_for_ctrl_c(console: Console, workdir: Path) -> None:
+    console.print(
+        f"mailcast keeps running (database {workdir / 'mailcast.db'}); press Ctrl-C to stop"
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("stopped")

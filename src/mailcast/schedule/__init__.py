@@ -1,0 +1,5 @@
+"""The scheduler: jobs that come due with time (late reports, validity ends, releases)."""
+
+from mailcast.schedule.tick import JOBS, run_due_jobs, run_forever
+
+__all__ = ["JOBS", "run_due_jobs", "run_forever"]

@@ -1,0 +1,61 @@
+"""The scheduler's tick: every job that is due now, run once; and a loop that ticks.
+
+`mailcast serve` ticks every `web.tick_seconds`; each job is safe to run from several
+processes at once, and a job that fails is logged and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from mailcast.context import Context
+from mailcast.feedback import inbound, quarantine
+from mailcast.schedule.validity import end_validity
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Context], dict[str, int]]
+
+
+def _retry_reports(ctx: Context) -> dict[str, int]:
+    return {"reports_retried": inbound.retry_reports(ctx)}
+
+
+def _end_validity(ctx: Context) -> dict[str, int]:
+    ended = end_validity(ctx)
+    return {"deliveries_finished": ended.finished, "retries_failed": ended.failed}
+
+
+def _release_addresses(ctx: Context) -> dict[str, int]:
+    with ctx.db.write() as conn:
+        released = quarantine.release_due(conn, ctx.clock.now(), ctx.settings.quarantine.policy)
+    return {"addresses_released": released}
+
+
+# In this order: reports applied late first, so the end of validity sees their outcome.
+JOBS: dict[str, Job] = {
+    "reports": _retry_reports,
+    "validity": _end_validity,
+    "quarantine": _release_addresses,
+}
+
+
+def run_due_jobs(ctx: Context) -> dict[str, int]:
+    """Run every job once; what each did, by name (a failed job counts under "errors")."""
+    done: dict[str, int] = {"errors": 0}
+    for name, job in JOBS.items():
+        try:
+            done.update(job(ctx))
+        except Exception:
+            log.exception("scheduled job %r failed", name)
+            done["errors"] += 1
+    return done
+
+
+def run_forever(ctx: Context, interval: float, stop: threading.Event) -> None:
+    """Tick every `interval` seconds until `stop` is set."""
+    while not stop.is_set():
+        run_due_jobs(ctx)
+        stop.wait(interval)

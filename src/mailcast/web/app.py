@@ -1,0 +1,21 @@
+"""The ASGI app factory: one FastAPI app per context, a router per concern."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from mailcast.context import Context
+from mailcast.web import errors, health, webhooks
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(
+        title="mailcast",
+        summary="Email campaign delivery: every message followed to its outcome.",
+        version="0.1.0",
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(webhooks.router)
+    return app

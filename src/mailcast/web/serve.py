@@ -1,0 +1,152 @@
+"""One process that runs everything: the HTTP app, the bounce receiver, a send worker, the tick.
+
+Each part can be left out, so that on PostgreSQL any number of `serve` processes can share
+the work (web only, worker only, ...): they coordinate through the database alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from mailcast.context import Context
+from mailcast.feedback.receiver import BounceReceiver
+from mailcast.schedule import run_due_jobs
+from mailcast.send.engine import SendEngine
+from mailcast.web.app import create_app
+
+log = logging.getLogger("mailcast.serve")
+
+
+@dataclass(frozen=True)
+class Parts:
+    web: bool = True
+    bounces: bool = True
+    worker: bool = True
+    scheduler: bool = True
+
+
+class _Uvicorn(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The process's signals stop every part in order (Service), not uvicorn alone.
+        yield
+
+
+class Service:
+    """Start every part, run until stopped (or until a part fails), stop them in order."""
+
+    def __init__(self, ctx: Context, parts: Parts | None = None) -> None:
+        self.ctx = ctx
+        self.parts = parts or Parts()
+        self.web_port: int | None = None
+        self.bounce_port: int | None = None
+        self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: _Uvicorn | None = None
+        self._receiver: BounceReceiver | None = None
+
+    def stop(self) -> None:
+        """Ask the service to stop; safe from any thread and before it has started."""
+        if self._loop is None:
+            self._stop.set()
+        else:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def run(
+        self, *, handle_signals: bool = False, started: asyncio.Event | None = None
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._loop.add_signal_handler(sig, self._stop.set)
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await self._start_receiver()
+            tasks += await self._start_http()
+            tasks += self._start_background()
+            log.info(
+                "mailcast serving: HTTP port %s, bounce port %s", self.web_port, self.bounce_port
+            )
+            if started is not None:
+                started.set()
+            await self._until_stopped_or_failed(tasks)
+        finally:
+            await self._shut_down(tasks)
+
+    async def _start_receiver(self) -> None:
+        if not self.parts.bounces:
+            return
+        self._receiver = BounceReceiver(self.ctx)
+        await asyncio.to_thread(self._receiver.start)
+        self.bounce_port = self._receiver.port
+
+    async def _start_http(self) -> list[asyncio.Task[None]]:
+        if not self.parts.web:
+            return []
+        web = self.ctx.settings.web
+        config = uvicorn.Config(
+            create_app(self.ctx), host=web.host, port=web.port, lifespan="off", log_config=None
+        )
+        self._http = _Uvicorn(config)
+        task = asyncio.create_task(self._serve_http(self._http))
+        while not self._http.started:
+            if task.done():
+                task.result()  # raises why it ended
+            await asyncio.sleep(0.02)
+        self.web_port = self._http.servers[0].sockets[0].getsockname()[1]
+        return [task]
+
+    async def _serve_http(self, server: _Uvicorn) -> None:
+        try:
+            await server.serve()
+        except SystemExit as exc:  # uvicorn exits the process when it cannot bind: say why
+            web = self.ctx.settings.web
+            raise RuntimeError(
+                f"the HTTP server could not listen on {web.host}:{web.port}"
+            ) from exc
+
+    def _start_background(self) -> list[asyncio.Task[None]]:
+        tasks = []
+        if self.parts.worker:
+            engine = SendEngine(self.ctx)
+            tasks.append(asyncio.create_task(engine.run(stop=self._stop)))
+        if self.parts.scheduler:
+            tasks.append(asyncio.create_task(self._tick()))
+        return tasks
+
+    async def _tick(self) -> None:
+        interval = self.ctx.settings.web.tick_seconds
+        while not self._stop.is_set():
+            try:
+                done = await asyncio.to_thread(run_due_jobs, self.ctx)
+                log.debug("scheduled jobs: %s", done)
+            except Exception:  # one failed tick must not end the process; the next one retries
+                log.exception("scheduled jobs failed; trying again in %s s", interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
+
+    async def _until_stopped_or_failed(self, tasks: list[asyncio.Task[None]]) -> None:
+        stopped = asyncio.create_task(self._stop.wait())
+        done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        for task in done - {stopped}:
+            # A part that ends by itself is a failure: better no process than half of one.
+            error = task.exception()
+            raise RuntimeError(f"a part of mailcast serve ended: {error!r}") from error
+
+    async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:
+        self._stop.set()
+        if self._http is not None:
+            self._http.should_exit = True
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.error("a part of mailcast serve failed while stopping: %r", result)
+        if self._receiver is not None:
+            await asyncio.to_thread(self._receiver.stop)

@@ -1,0 +1,89 @@
+"""`mailcast demo` in both modes: the KPIs move as SPEC §4's tables say, and add up at the end."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from mailcast.cli import app
+from mailcast.demo import DemoResult, run_demo
+from mailcast.demo.sample import UNKNOWN_USERS
+from mailcast.domain import DeliveryState, FeedbackMode
+
+pytestmark = pytest.mark.slow
+
+PROFILES = 80
+SPEED = 6000.0  # ten simulated minutes per tick
+
+
+def _demo(mode: FeedbackMode, tmp_path: Path) -> tuple[DemoResult, str]:
+    output = io.StringIO()
+    console = Console(file=output, width=200, no_color=True)
+    result = run_demo(
+        console,
+        exit_when_finished=True,
+        mode=mode,
+        profiles=PROFILES,
+        speed=SPEED,
+        workdir=tmp_path,
+    )
+    return result, output.getvalue()
+
+
+def test_legacy_demo_starts_at_100_percent_and_only_hard_bounces_lower_it(
+    tmp_path: Path,
+) -> None:
+    result, output = _demo(FeedbackMode.LEGACY, tmp_path)
+
+    to_deliver = result.hand_off.counts.to_deliver
+    assert result.hand_off.state is DeliveryState.SENT
+    assert (result.hand_off.kpis.delivered_pct, result.hand_off.kpis.bounces_pct) == (100.0, 0.0)
+    delivered = [row.delivered_pct for row in result.timeline]
+    assert delivered == sorted(delivered, reverse=True)  # never up: only bounces move it
+    assert delivered[-1] < 100.0
+    # Soft bounces (full mailboxes) and delays came too, but only the hard ones count.
+    last = result.timeline[-1]
+    assert sum(last.notices.values()) > UNKNOWN_USERS
+    assert (last.state, last.failed, last.sent) == (
+        DeliveryState.FINISHED,
+        UNKNOWN_USERS,
+        to_deliver - UNKNOWN_USERS,
+    )
+    assert result.ok, output
+    assert "the numbers add up" in output
+
+
+def test_efs_demo_starts_at_0_percent_and_rises_with_success_dsns(tmp_path: Path) -> None:
+    result, output = _demo(FeedbackMode.EFS, tmp_path)
+
+    hand_off = result.hand_off
+    assert (hand_off.kpis.delivered_pct, hand_off.kpis.bounces_pct) == (0.0, 0.0)
+    assert hand_off.counts.pending == hand_off.counts.processed == hand_off.counts.to_deliver
+    delivered = [row.delivered_pct for row in result.timeline]
+    assert delivered == sorted(delivered)  # only up: success DSNs, then retries that succeed
+    bounces = [row.bounces_pct for row in result.timeline]
+    # Soft bounces and delays count at first, then their retry or late delivery is reported.
+    assert max(bounces) > bounces[-1]
+    last = result.timeline[-1]
+    assert (last.state, last.failed, last.pending) == (DeliveryState.FINISHED, UNKNOWN_USERS, 0)
+    assert result.ok, output
+    assert "sent in the log" in output and "the numbers add up" in output
+
+
+def test_the_demo_command_exits_zero_when_the_numbers_add_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(
+        app, ["demo", "--exit", "--mode", "efs", "--profiles", "40", "--speed", "20000"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "mailcast demo — efs mode" in result.output
+    assert "the numbers add up" in result.output
+    assert "finished" in result.output
