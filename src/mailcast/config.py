@@ -129,6 +129,28 @@ class BounceSettings(BaseModel):
     retry_after_seconds: float = Field(default=60.0, gt=0)
 
 
+class TrackingSettings(BaseModel):
+    """Opens, clicks, mirror pages and unsubscribe links."""
+
+    # Public address of `mailcast serve`'s HTTP app, as recipients reach it.
+    base_url: str = "http://127.0.0.1:8025"
+    # "id:secret" signing keys, newest first: it signs, all verify (rotation). Empty: one key
+    # derived from the secret key.
+    keys: list[str] = []
+    pixel_position: Literal["top", "bottom"] = "bottom"
+    # Tracking and mirror links expire after this (ACS resource validity); then a substitute
+    # page is shown.
+    resource_validity_days: float = Field(default=60.0, gt=0)
+    # Opens this soon after delivery, and clicks this soon after the open or delivery, are
+    # most likely a privacy proxy or a link scanner.
+    machine_open_seconds: float = Field(default=3.0, ge=0)
+    machine_click_seconds: float = Field(default=2.0, ge=0)
+    # Keep machine events out of the rates (they are always kept in the log).
+    exclude_machine_events: bool = True
+    # The Deployment block's open and click rates are refreshed this often (ACS: hourly).
+    rates_refresh_minutes: float = Field(default=60.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MAILCAST_",
@@ -151,6 +173,7 @@ class Settings(BaseSettings):
     bounces: BounceSettings = BounceSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
     web: WebSettings = WebSettings()
+    tracking: TrackingSettings = TrackingSettings()
 
     @property
     def validity_period(self) -> dt.timedelta:

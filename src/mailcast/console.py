@@ -42,12 +42,20 @@ def deployment_table(d: Deployment) -> Table:
         table.add_row("Awaiting feedback", f"{d.counts.pending:,}")
     if d.counts.not_sent:
         table.add_row("Not sent (stopped)", f"{d.counts.not_sent:,}")
-    table.add_row("Open rate", f"{d.kpis.open_rate:.2f} %")
-    table.add_row("Click-through rate", f"{d.kpis.click_rate:.2f} %")
+    refreshed = _refreshed(d)
+    table.add_row("Open rate", f"{d.kpis.open_rate:.2f} %  {refreshed}")
+    table.add_row("Click-through rate", f"{d.kpis.click_rate:.2f} %  {refreshed}")
     table.add_row("Excluded at preparation", f"{d.excluded:,}")
     if d.error_reason:
         table.add_row("Error", f"[red]{d.error_reason}[/red]")
     return table
+
+
+def _refreshed(d: Deployment) -> str:
+    # The rates are a snapshot (ACS): say how old it is.
+    if d.rates_refreshed_at is None:
+        return "(not refreshed yet)"
+    return f"(refreshed at {d.rates_refreshed_at:%H:%M})"
 
 
 def exclusions_table(counts: dict[ExclusionReason, int]) -> Table:

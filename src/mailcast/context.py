@@ -10,6 +10,7 @@ from mailcast.compose.verp import EnvelopeSigner
 from mailcast.config import Settings
 from mailcast.store.db import Database
 from mailcast.store.secrets import get_or_create_secret
+from mailcast.tracking.tokens import TokenSigner
 
 
 @dataclass
@@ -33,3 +34,10 @@ class Context:
     def signer(self) -> EnvelopeSigner:
         s = self.settings
         return EnvelopeSigner(self.secret, s.bounce_domain, s.message_id_domain)
+
+    @cached_property
+    def token_signer(self) -> TokenSigner:
+        keys = [tuple(key.split(":", 1)) for key in self.settings.tracking.keys]
+        if any(len(key) != 2 for key in keys):
+            raise ValueError("tracking keys are written 'id:secret'")
+        return TokenSigner([(k[0], k[1]) for k in keys] or [("t0", f"tracking:{self.secret}")])

@@ -16,6 +16,7 @@ from mailcast.context import Context
 from mailcast.domain import (
     AddressStatus,
     EventKind,
+    ExclusionReason,
     FailureReason,
     FailureType,
     FeedbackMode,
@@ -33,7 +34,7 @@ from mailcast.stats.deployment import deployment
 from mailcast.store import addresses as address_store
 from mailcast.store import counters as counter_store
 from mailcast.store import messages as message_store
-from mailcast.store.tables import events, inbound_reports
+from mailcast.store.tables import events, exclusions, inbound_reports
 
 HOUR = dt.timedelta(hours=1)
 S, P, F = MessageStatus.SENT, MessageStatus.PENDING, MessageStatus.FAILED
@@ -248,6 +249,15 @@ def test_a_complaint_puts_the_address_on_the_denylist_and_keeps_the_log_line(
         state = address_store.get_address_state(conn, "angry@example.com")
     assert state is not None and state["status"] == AddressStatus.DENYLIST
     assert campaign.rates() == (100.0, 0.0)
+
+    next_one = campaign.scenario.prepared()
+    with ctx.db.read() as conn:
+        left_out = conn.execute(
+            select(exclusions.c.address, exclusions.c.reason).where(
+                exclusions.c.delivery_id == next_one
+            )
+        ).all()
+    assert [tuple(row) for row in left_out] == [("angry@example.com", ExclusionReason.DENYLISTED)]
 
 
 def test_an_auto_reply_is_an_event_and_nothing_more(ctx: Context, campaign: Campaign) -> None:

@@ -44,6 +44,19 @@ def profiles_import(
     )
 
 
+@profiles_app.command("history")
+def profiles_history(
+    email: Annotated[str, typer.Argument(help="The profile's email address.")],
+) -> None:
+    """Every delivery that targeted the profile: status, failure, opens, clicks, unsubscribe."""
+    from mailcast.stats.history import profile_history
+    from mailcast.stats.render import history_table
+
+    with service_errors():
+        history = profile_history(context(), email)
+    out.print(history_table(history))
+
+
 @users_app.command("add")
 def users_add(
     name: str,

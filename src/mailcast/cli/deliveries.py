@@ -1,7 +1,8 @@
-"""Delivery commands: create, prepare, confirm, pause, resume, stop, follow."""
+"""Delivery commands: create, prepare, confirm, pause, resume, stop, follow, statistics."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,10 @@ from mailcast.cli._shared import Token, acting_user, context, out, service_error
 from mailcast.deliveries import service as deliveries
 from mailcast.domain import DeliveryState, FeedbackMode
 from mailcast.prepare.preparation import prepare_delivery
+from mailcast.stats import render as stats_render
+from mailcast.stats.compute import compute_stats
 from mailcast.stats.deployment import deployment
+from mailcast.stats.report import delivery_report
 from mailcast.store import deliveries as delivery_store
 from mailcast.users import service as users
 
@@ -129,3 +133,32 @@ def deliveries_list() -> None:
         out.print(
             f"{row['id']:>5}  {render.state_label(DeliveryState(row['state']))}  {row['name']}"
         )
+
+
+@deliveries_app.command("compute-stats")
+def deliveries_compute_stats(delivery_id: DeliveryId) -> None:
+    """Recount every counter from the logs, print any drift, correct it, refresh the rates."""
+    ctx = context()
+    with service_errors():
+        check = compute_stats(ctx, delivery_id)
+    if check.drift:
+        out.print(stats_render.drift_table(check))
+        out.print(f"[yellow]{len(check.drift)} counter(s) corrected[/yellow]")
+    else:
+        out.print("no drift: every live counter equals the recount")
+    out.print(f"open and click rates refreshed at {check.rates_refreshed_at:%Y-%m-%d %H:%M} UTC")
+
+
+@deliveries_app.command("report")
+def deliveries_report(
+    delivery_id: DeliveryId,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """The dynamic report, from the logs: counts, rates, hourly series, breakdowns."""
+    with service_errors():
+        report = delivery_report(context(), delivery_id)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+        return
+    for table in stats_render.report_tables(report):
+        out.print(table)

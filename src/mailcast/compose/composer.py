@@ -9,6 +9,7 @@ from typing import Any
 from mailcast.compose.mime import MessageSkeleton, check_header_value
 from mailcast.compose.templates import CompiledContent, RenderedContent, recipient_context
 from mailcast.compose.verp import EnvelopeSigner
+from mailcast.tracking.links import InstrumentedHtml, LinkTracker, MessageLinks
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,33 @@ class ComposedMessage:
 
 
 class Composer:
-    """Compiles a delivery once, then composes each of its messages."""
+    """Compiles a delivery once, then composes each of its messages.
 
-    def __init__(self, content: DeliveryContent, signer: EnvelopeSigner) -> None:
+    With a `LinkTracker`, the HTML's links are rewritten once here (tracking/links.py) and
+    each message gets its signed click, pixel, mirror and unsubscribe URLs and the
+    List-Unsubscribe headers.
+    """
+
+    def __init__(
+        self,
+        content: DeliveryContent,
+        signer: EnvelopeSigner,
+        tracker: LinkTracker | None = None,
+    ) -> None:
         check_header_value("From", content.from_addr)
         check_header_value("Reply-To", content.reply_to or "")
         self.content = content
         self.signer = signer
+        self.tracker = tracker
+        # Compiled as written first: errors then name the author's template, and links are
+        # only rewritten in a template whose every tag and expression is closed.
         self.templates = CompiledContent(content.subject, content.html, content.text)
+        self.html_links = InstrumentedHtml(content.html, (), ())
+        self._preview: MessageLinks | None = None
+        if tracker is not None:
+            self.html_links = tracker.instrument(content.html, content.subject, content.text)
+            self._preview = tracker.preview(self.html_links)
+            self.templates = CompiledContent(content.subject, self.html_links.source, content.text)
         self.skeleton = MessageSkeleton(
             content.from_addr,
             content.reply_to,
@@ -61,18 +81,16 @@ class Composer:
         """The recipient's content, with every per-recipient header value checked.
 
         Preparation calls this for each recipient, so whatever would make `compose` refuse
-        the message later (a line break in the subject or in the name) is caught here.
+        the message later (a line break in the subject or in the name) is caught here. Links
+        come out as the author wrote them, so preparation checks the real URLs.
         """
-        check_header_value("To", _to_name(recipient))
-        context = recipient_context(
-            recipient.address, recipient.first_name, recipient.last_name, recipient.attributes
-        )
-        rendered = self.templates.render(context)
-        check_header_value("Subject", rendered.subject)
-        return rendered
+        return self._render(recipient, self._preview)
 
     def compose(self, recipient: Recipient, now: dt.datetime) -> ComposedMessage:
-        rendered = self.render(recipient)
+        links = None
+        if self.tracker is not None:
+            links = self.tracker.for_message(recipient.message_id, now, self.html_links)
+        rendered = self._render(recipient, links)
         message_id_header = self.signer.message_id_for(
             self.content.delivery_id, recipient.message_id
         )
@@ -84,6 +102,7 @@ class Composer:
             html=rendered.html,
             message_id=message_id_header,
             date=now,
+            extra_headers=links.headers() if links else (),
         )
         return ComposedMessage(
             message_id=recipient.message_id,
@@ -92,6 +111,17 @@ class Composer:
             message_id_header=message_id_header,
             data=data,
         )
+
+    def _render(self, recipient: Recipient, links: MessageLinks | None) -> RenderedContent:
+        check_header_value("To", _to_name(recipient))
+        context = recipient_context(
+            recipient.address, recipient.first_name, recipient.last_name, recipient.attributes
+        )
+        if links is not None:
+            context.update(links.template_variables())
+        rendered = self.templates.render(context)
+        check_header_value("Subject", rendered.subject)
+        return rendered
 
 
 def _to_name(recipient: Recipient) -> str:

@@ -25,6 +25,7 @@ from mailcast.prepare.rules import (
 from mailcast.store import counters as counter_store
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
+from mailcast.tracking.links import LinkTracker
 from mailcast.users.service import User, authorize
 
 _MAX_EXAMPLES = 5
@@ -103,7 +104,7 @@ def _compile(ctx: Context, delivery: RowMapping, findings: list[Finding]) -> Com
         text=delivery["text_template"],
     )
     try:
-        return Composer(content, ctx.signer)
+        return Composer(content, ctx.signer, LinkTracker.from_context(ctx))
     except (RenderError, ValueError) as exc:
         findings.append(Finding("error", "template", str(exc)))
         return None

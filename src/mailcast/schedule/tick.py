@@ -13,6 +13,7 @@ from collections.abc import Callable
 from mailcast.context import Context
 from mailcast.feedback import inbound, quarantine
 from mailcast.schedule.validity import end_validity
+from mailcast.stats.rates import refresh_due_rates
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,16 @@ def _release_addresses(ctx: Context) -> dict[str, int]:
     return {"addresses_released": released}
 
 
+def _refresh_rates(ctx: Context) -> dict[str, int]:
+    return {"rates_refreshed": refresh_due_rates(ctx)}
+
+
 # In this order: reports applied late first, so the end of validity sees their outcome.
 JOBS: dict[str, Job] = {
     "reports": _retry_reports,
     "validity": _end_validity,
     "quarantine": _release_addresses,
+    "rates": _refresh_rates,
 }
 
 

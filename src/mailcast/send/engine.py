@@ -25,6 +25,7 @@ from mailcast.send.throttle import RateLimiter
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
 from mailcast.store.messages import ClaimedMessage
+from mailcast.tracking.links import LinkTracker
 
 _UNREACHABLE_RETRY = dt.timedelta(seconds=5)
 
@@ -146,7 +147,9 @@ class SendEngine:
                 html=row["html_template"],
                 text=row["text_template"],
             )
-            self._composers[key] = Composer(content, self.ctx.signer)
+            self._composers[key] = Composer(
+                content, self.ctx.signer, LinkTracker.from_context(self.ctx)
+            )
         validity_end = row["validity_ends_at"] or self.ctx.clock.now() + dt.timedelta(
             hours=row["validity_hours"]
         )

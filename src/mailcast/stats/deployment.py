@@ -1,7 +1,13 @@
-"""The Deployment block of a delivery: progress and KPIs, read from the live counters."""
+"""The Deployment block of a delivery: progress and KPIs, read from the live counters.
+
+Open and click rates come from the shown snapshot (ACS: refreshed on a schedule and by
+Compute stats), so the block says when they were last refreshed.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 
 from mailcast.context import Context
@@ -9,6 +15,7 @@ from mailcast.domain import DeliveryState, ExclusionReason, Kpis, StatusCounts, 
 from mailcast.store import counters as counter_store
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
+from mailcast.store import stats as stats_store
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,8 @@ class Deployment:
     exclusions: dict[ExclusionReason, int]
     in_flight: int
     error_reason: str | None
+    # When the open and click rates were last refreshed; None: not yet.
+    rates_refreshed_at: dt.datetime | None = None
 
     @property
     def progress(self) -> float:
@@ -34,14 +43,17 @@ def deployment(ctx: Context, delivery_id: int) -> Deployment:
     with ctx.db.read() as conn:
         delivery = delivery_store.get_delivery(conn, delivery_id)
         counts = counter_store.read_counts(conn, delivery_id)
+        shown_opens, shown_clicks, refreshed_at = stats_store.shown_rates(conn, delivery_id)
+        shown = dataclasses.replace(counts, unique_opens=shown_opens, unique_clicks=shown_clicks)
         return Deployment(
             delivery_id=delivery_id,
             name=delivery["name"],
             state=DeliveryState(delivery["state"]),
             counts=counts,
-            kpis=kpis(counts),
+            kpis=kpis(shown),
             excluded=counter_store.excluded_count(conn, delivery_id),
             exclusions=delivery_store.exclusion_counts(conn, delivery_id),
             in_flight=message_store.count_in_flight(conn, delivery_id),
             error_reason=delivery["error_reason"],
+            rates_refreshed_at=refreshed_at,
         )

@@ -7,21 +7,16 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
 from mailcast.domain import AddressState, AddressStatus, FailureReason
+from mailcast.store.db import insert_on_conflict
 from mailcast.store.tables import address_states
 
 # Namespace of mailcast's advisory locks on addresses (PostgreSQL), apart from anyone else's.
 _ADDRESS_LOCKS = 0x6D630001
 # Keep each IN list well under SQLite's limit of bound parameters.
 _CHUNK = 1000
-
-
-def _upsert(conn: Connection) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT on both databases."""
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def set_address_status(
@@ -32,7 +27,6 @@ def set_address_status(
     reason: FailureReason | None = None,
     detail: str | None = None,
 ) -> None:
-    insert = _upsert(conn)
     values = {
         "status": status,
         "failure_reason": reason,
@@ -40,7 +34,8 @@ def set_address_status(
         "status_changed_at": now,
         "updated_at": now,
     }
-    statement = insert(address_states).values(address=address_key, error_count=0, **values)
+    insert = insert_on_conflict(conn, address_states)
+    statement = insert.values(address=address_key, error_count=0, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=["address"], set_=values))
 
 
@@ -89,7 +84,7 @@ def save_states(conn: Connection, states: Mapping[str, AddressState], now: dt.da
     """Write new states, one statement for the whole batch."""
     if not states:
         return
-    insert = _upsert(conn)(address_states)
+    insert = insert_on_conflict(conn, address_states)
     columns = ("status", "error_count", "last_error_at", "failure_reason", "detail")
     statement = insert.on_conflict_do_update(
         index_elements=["address"],

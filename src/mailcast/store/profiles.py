@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Connection,
     Float,
-    Insert,
     RowMapping,
     Select,
     String,
@@ -21,12 +20,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from mailcast.store.db import insert_on_conflict
 from mailcast.store.tables import address_states, list_members, lists, profiles
 
 # Keeps every IN (...) well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -34,13 +34,6 @@ _IN_CHUNK = 1000
 
 # A position in the target order: (email_key, profile id); email_key None sorts first.
 Position = tuple[str | None, int]
-
-
-def _insert(conn: Connection, table: Any) -> Insert:
-    """The dialect's INSERT, which knows ON CONFLICT on both databases."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -55,8 +48,8 @@ def ensure_list(conn: Connection, name: str, now: dt.datetime) -> int:
     """The id of the list called `name`, created when missing."""
     if not name.strip() or len(name) > lists.c.name.type.length:  # type: ignore[attr-defined]
         raise ValueError(f"a list name must have 1 to 200 characters, not {name!r}")
-    stmt = _insert(conn, lists).values(name=name, created_at=now)
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=[lists.c.name]))  # type: ignore[attr-defined]
+    stmt = insert_on_conflict(conn, lists).values(name=name, created_at=now)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=[lists.c.name]))
     return int(conn.execute(select(lists.c.id).where(lists.c.name == name)).scalar_one())
 
 
@@ -82,7 +75,7 @@ def list_sizes(conn: Connection) -> dict[str, int]:
 def add_members(conn: Connection, list_id: int, profile_ids: Sequence[int]) -> None:
     """Make the profiles members of the list; members already there stay as they are."""
     if profile_ids:
-        stmt = _insert(conn, list_members).on_conflict_do_nothing()  # type: ignore[attr-defined]
+        stmt = insert_on_conflict(conn, list_members).on_conflict_do_nothing()
         conn.execute(stmt, [{"list_id": list_id, "profile_id": pid} for pid in profile_ids])
 
 
@@ -119,9 +112,9 @@ def upsert_profiles(
     """
     if not rows:
         return []
-    stmt = _insert(conn, profiles)
-    new = stmt.excluded  # type: ignore[attr-defined]
-    stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+    stmt = insert_on_conflict(conn, profiles)
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
         index_elements=[profiles.c.email],
         set_={
             "email_key": new.email_key,
@@ -150,7 +143,7 @@ def _merged_attributes(conn: Connection, incoming: ColumnElement[Any]) -> Column
 def insert_profile(conn: Connection, values: dict[str, Any], now: dt.datetime) -> int:
     """A new profile as given (no merge): e.g. one without an address."""
     row = {"attributes": {}, "email_subscribed": True, "created_at": now, "updated_at": now}
-    stmt = _insert(conn, profiles).values({**row, **values}).returning(profiles.c.id)
+    stmt = insert_on_conflict(conn, profiles).values({**row, **values}).returning(profiles.c.id)
     return int(conn.execute(stmt).scalar_one())
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from mailcast.store.types import BigId, UTCDateTime
@@ -151,8 +152,16 @@ delivery_counters = Table(
     Column("sent", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
     Column("not_sent", Integer, nullable=False, default=0),
+    # Opens and clicks by people (machine events are kept in the log but not counted here).
     Column("unique_opens", Integer, nullable=False, default=0),
     Column("unique_clicks", Integer, nullable=False, default=0),
+    Column("total_opens", Integer, nullable=False, default=0, server_default="0"),
+    Column("total_clicks", Integer, nullable=False, default=0, server_default="0"),
+    Column("unsubscribed", Integer, nullable=False, default=0, server_default="0"),
+    # The rates the Deployment block shows, refreshed on a schedule and by Compute stats (ACS).
+    Column("shown_unique_opens", Integer, nullable=False, default=0, server_default="0"),
+    Column("shown_unique_clicks", Integer, nullable=False, default=0, server_default="0"),
+    Column("rates_refreshed_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -180,6 +189,16 @@ messages = Table(
     Column("relayed_at", UTCDateTime),
     Column("relayed_by", String(64)),  # the worker that handed it over
     Column("delivered_at", UTCDateTime),
+    # Tracking, by people; machine opens and clicks are counted apart.
+    Column("opens", Integer, nullable=False, default=0, server_default="0"),
+    Column("clicks", Integer, nullable=False, default=0, server_default="0"),
+    Column("machine_opens", Integer, nullable=False, default=0, server_default="0"),
+    Column("machine_clicks", Integer, nullable=False, default=0, server_default="0"),
+    Column("first_opened_at", UTCDateTime),
+    Column("last_opened_at", UTCDateTime),
+    Column("first_clicked_at", UTCDateTime),
+    Column("last_clicked_at", UTCDateTime),
+    Column("unsubscribed_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_messages_claim", "send_state", "delivery_id", "id"),
     Index("ix_messages_delivery_status", "delivery_id", "status"),
@@ -215,6 +234,8 @@ events = Table(
     Column("detail", JSON),
     # The feedback (report x recipient) the event records: the same report twice is one event.
     Column("source_key", String(200)),
+    # An open or click most likely made by a machine (privacy proxy, link scanner).
+    Column("machine", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_events_message", "message_id"),
     Index("ix_events_delivery_kind_at", "delivery_id", "kind", "at"),
     Index("ix_events_profile_at", "profile_id", "at"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mailcast.context import Context
-from mailcast.web import errors, health, webhooks
+from mailcast.web import errors, health, tracking, webhooks
 
 
 def create_app(ctx: Context) -> FastAPI:
@@ -13,9 +13,11 @@ def create_app(ctx: Context) -> FastAPI:
         title="mailcast",
         summary="Email campaign delivery: every message followed to its outcome.",
         version="0.1.0",
+        lifespan=tracking.lifespan,
     )
     app.state.ctx = ctx
     errors.install(app)
     app.include_router(health.router)
     app.include_router(webhooks.router)
+    app.include_router(tracking.router)
     return app

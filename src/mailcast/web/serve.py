@@ -91,8 +91,15 @@ class Service:
         if not self.parts.web:
             return []
         web = self.ctx.settings.web
+        # The app's lifespan runs its tracking writer, which flushes every hit on shutdown.
+        # No access log: a line per tracking hit would cost more than answering it.
         config = uvicorn.Config(
-            create_app(self.ctx), host=web.host, port=web.port, lifespan="off", log_config=None
+            create_app(self.ctx),
+            host=web.host,
+            port=web.port,
+            lifespan="on",
+            log_config=None,
+            access_log=False,
         )
         self._http = _Uvicorn(config)
         task = asyncio.create_task(self._serve_http(self._http))

@@ -1,0 +1,1 @@
+"""Opens, clicks, mirror pages and unsubscribes: signed links and what a hit on them does."""
