@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from mailcast.audience.csv_import import add_profile, import_profiles
@@ -26,6 +27,12 @@ from mailcast.store.tables import metadata
 from mailcast.users.service import User, add_user
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# CI replays the same examples on every run, so a red build always points at a change; local
+# runs keep exploring new ones (and `.hypothesis/` remembers any failure they find).
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

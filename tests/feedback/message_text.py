@@ -43,7 +43,7 @@ def _bodies(part: Message) -> list[bytes]:
 def _decoded(data: bytes, charset: str | None) -> str:
     try:
         return data.decode(charset or "utf-8", "replace")
-    except LookupError:
+    except (LookupError, ValueError):
         return data.decode("utf-8", "replace")
 
 

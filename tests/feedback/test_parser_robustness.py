@@ -205,6 +205,19 @@ def test_arbitrary_bytes(raw: bytes) -> None:
     check(raw)
 
 
+# Found by the byte flips: a charset name that is no name at all, or names no text codec.
+@pytest.mark.parametrize("charset", ["utf\x00-8", "rot13", "base64", "idna", "x-unknown"])
+def test_a_nonsense_charset_is_read_as_utf8(charset: str) -> None:
+    raw = SEEDS[0].replace(
+        b"Content-Type: text/plain; charset=utf-8",
+        f'Content-Type: text/plain; charset="{charset}"'.encode(),
+        1,
+    )
+    assert raw != SEEDS[0]
+    check(raw)
+    assert mime.decode("caf\u00e9".encode(), charset) == "caf\u00e9"
+
+
 def test_a_recipient_field_run_together_with_junk_yields_only_the_address() -> None:
     raw = postfix_dsn("alice@example.org").replace(
         b"Final-Recipient: rfc822; alice@example.org",

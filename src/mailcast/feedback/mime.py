@@ -67,14 +67,17 @@ def decode(data: bytes, charset: str | None) -> str:
     name = (charset or "").strip().strip('"').lower() or "utf-8"
     try:
         codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or not even a name (a NUL byte in it)
         name = "utf-8"
     for candidate in (name, "utf-8"):
         try:
             return data.decode(candidate)
-        except (UnicodeDecodeError, LookupError):
+        except (LookupError, ValueError):  # UnicodeError is a ValueError
             continue
-    return data.decode(name, errors="replace")
+    try:
+        return data.decode(name, errors="replace")
+    except (LookupError, ValueError):  # a codec that is no text encoding, or misbehaves
+        return data.decode("utf-8", errors="replace")
 
 
 def body_text(part: Message) -> str:
