@@ -148,6 +148,34 @@ def test_the_recorder_writes_later_and_loses_nothing_when_stopped(
     assert sent.counters()["total_opens"] == 150 and sent.counters()["unique_opens"] == 3
 
 
+def test_a_writer_process_writes_every_hit_and_a_failed_batch_is_kept(
+    ctx: Context, sent: Tracked
+) -> None:
+    hits = [_hit(sent, address, ctx.clock.now()) for address in (A, B, C) for _ in range(40)]
+
+    async def run() -> tuple[int, int]:
+        recorder = Recorder(ctx, flush_seconds=3600, flush_hits=10_000, in_subprocess=True)
+        recorder.start()
+        for hit in hits[:60]:
+            recorder.add(hit)
+        assert await recorder.flush()
+        written_by_child = len(sent.events())
+        assert recorder._writer is not None
+        recorder._writer._process.kill()  # the writer dies: the next batch must not be lost
+        recorder._writer._process.join()
+        for hit in hits[60:]:
+            recorder.add(hit)
+        assert not await recorder.flush()
+        kept = recorder.waiting
+        recorder._writer = None  # write the rest from this process, as without a writer
+        await recorder.stop()
+        return written_by_child, kept
+
+    assert asyncio.run(run()) == (60, 60)
+    assert len(sent.events()) == 120
+    assert sent.counters()["total_opens"] == 120 and sent.counters()["unique_opens"] == 3
+
+
 def test_the_app_flushes_answered_pixels_on_shutdown(ctx: Context, sent: Tracked) -> None:
     app = create_app(ctx)
     with TestClient(app) as client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import aiosmtplib
 from mailcast.config import RelaySettings
 
 _QUEUE_ID = re.compile(r"(?:queued as|id=)\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
+_QUIT_SECONDS = 5.0
 
 
 class ReplyKind(Enum):
@@ -116,6 +118,8 @@ class RelayConnection:
         smtp, self._smtp = self._smtp, None
         if smtp is not None and smtp.is_connected:
             try:
-                await smtp.quit()
+                # Bounded: a connection left mid-command by a cancelled send may never answer,
+                # and stopping a worker must not wait for it.
+                await asyncio.wait_for(smtp.quit(), _QUIT_SECONDS)
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 smtp.close()

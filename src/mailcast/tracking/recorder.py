@@ -20,6 +20,7 @@ from mailcast.context import Context
 from mailcast.store import tracking as tracking_store
 from mailcast.tracking.machine import is_machine_hit
 from mailcast.tracking.tokens import TrackingToken
+from mailcast.tracking.writer import WriterProcess
 
 log = logging.getLogger("mailcast.tracking")
 
@@ -71,9 +72,16 @@ class Recorder:
     """Queues hits from request handlers; a single task writes them in batches."""
 
     def __init__(
-        self, ctx: Context, flush_seconds: float = FLUSH_SECONDS, flush_hits: int = FLUSH_HITS
+        self,
+        ctx: Context,
+        flush_seconds: float = FLUSH_SECONDS,
+        flush_hits: int = FLUSH_HITS,
+        *,
+        in_subprocess: bool = False,
     ) -> None:
         self.ctx = ctx
+        self.in_subprocess = in_subprocess
+        self._writer: WriterProcess | None = None
         self.flush_seconds, self.flush_hits = flush_seconds, flush_hits
         self.written = 0
         self._pending: list[Hit] = []
@@ -92,6 +100,8 @@ class Recorder:
         return len(self._pending)
 
     def start(self) -> None:
+        if self.in_subprocess:
+            self._writer = WriterProcess(self.ctx.settings)
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -103,6 +113,8 @@ class Recorder:
         await self.flush()  # hits queued while the last flush ran
         if self._pending:
             log.error("tracking: %d hits could not be written", len(self._pending))
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
 
     async def flush(self) -> bool:
         """Write what is queued now; False (hits kept for the next try) when that failed."""
@@ -110,13 +122,19 @@ class Recorder:
         if not batch:
             return True
         try:
-            await asyncio.to_thread(record, self.ctx, batch)
+            await asyncio.to_thread(self._write, batch)
         except Exception:  # the database is away: keep the hits, try again later
             log.exception("tracking: writing %d hits failed; they are kept", len(batch))
             self._pending = batch + self._pending
             return False
         self.written += len(batch)
         return True
+
+    def _write(self, batch: list[Hit]) -> None:
+        if self._writer is not None:
+            self._writer.write(batch)
+        else:
+            record(self.ctx, batch)
 
     async def _run(self) -> None:
         while not self._stopping:

@@ -8,7 +8,8 @@ from mailcast.context import Context
 from mailcast.web import errors, health, tracking, webhooks
 
 
-def create_app(ctx: Context) -> FastAPI:
+def create_app(ctx: Context, *, hits_in_subprocess: bool = False) -> FastAPI:
+    """The app; `hits_in_subprocess` writes tracking hits from a process of their own."""
     app = FastAPI(
         title="mailcast",
         summary="Email campaign delivery: every message followed to its outcome.",
@@ -16,6 +17,7 @@ def create_app(ctx: Context) -> FastAPI:
         lifespan=tracking.lifespan,
     )
     app.state.ctx = ctx
+    app.state.hits_in_subprocess = hits_in_subprocess
     errors.install(app)
     app.include_router(health.router)
     app.include_router(webhooks.router)

@@ -94,7 +94,8 @@ class Service:
         # The app's lifespan runs its tracking writer, which flushes every hit on shutdown.
         # No access log: a line per tracking hit would cost more than answering it.
         config = uvicorn.Config(
-            create_app(self.ctx),
+            # Tracking hits are written by a process of their own: requests never wait.
+            create_app(self.ctx, hits_in_subprocess=True),
             host=web.host,
             port=web.port,
             lifespan="on",

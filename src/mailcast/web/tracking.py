@@ -44,7 +44,7 @@ ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the app's tracking writer; stopping the app flushes every hit it answered."""
-    recorder = Recorder(app.state.ctx)
+    recorder = Recorder(app.state.ctx, in_subprocess=app.state.hits_in_subprocess)
     app.state.recorder = recorder
     recorder.start()
     try:
