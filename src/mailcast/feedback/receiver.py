@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from types import TracebackType
 from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailcast.context import Context
 from mailcast.feedback import inbound
+from mailcast.threaded_server import ThreadedServer
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +97,18 @@ class _Busy(asyncio.Protocol):
         transport.close()
 
 
-class BounceReceiver:
+class BounceReceiver(ThreadedServer):
     """The receiver on its own thread; `start()` then `.port`, `stop()` (or a with-block)."""
 
+    thread_name = "bounce receiver"
+
     def __init__(self, ctx: Context, host: str | None = None, port: int | None = None) -> None:
-        self.ctx = ctx
         self.settings = ctx.settings.bounces
-        self.host = host or self.settings.host
-        self.port = self.settings.port if port is None else port  # 0: a free port, set at start
+        super().__init__(host or self.settings.host, self.settings.port if port is None else port)
+        self.ctx = ctx
         self.hostname = ctx.settings.bounce_domain
         self.handler = _Handler(ctx)
         self._open: set[_ReceiverSMTP] = set()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
     @property
     def stored(self) -> int:
@@ -120,64 +116,11 @@ class BounceReceiver:
         return self.handler.stored
 
     def start(self, timeout: float = 10.0) -> Self:
-        if self._thread is not None:
-            raise RuntimeError("the bounce receiver is already running")
         _ = self.ctx.signer  # reads (or creates) the signing key now, not on the first RCPT
-        self._ready.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._run, name="bounce-receiver", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise TimeoutError(f"the bounce receiver did not start within {timeout} s")
-        if self._error is not None:
-            self._thread.join()
-            self._thread = None
-            raise self._error
-        return self
+        return super().start(timeout)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        thread, loop, stopping = self._thread, self._loop, self._stopping
-        if thread is None:
-            return
-        if loop is not None and stopping is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(stopping.set)
-        thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as error:
-            self._error = error
-        finally:
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self._stopping = asyncio.Event()
-        server = await loop.create_server(self._new_connection, self.host, self.port)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        try:
-            await self._stopping.wait()
-        finally:
-            server.close()
-            for connection in list(self._open):
-                if connection.transport is not None:
-                    connection.transport.close()
-            await server.wait_closed()
+    def _open_transports(self) -> list[asyncio.BaseTransport]:
+        return [c.transport for c in list(self._open) if c.transport is not None]
 
     def _new_connection(self) -> asyncio.Protocol:
         if len(self._open) >= self.settings.max_connections:

@@ -8,8 +8,7 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
@@ -18,6 +17,7 @@ from mailcast.config import Settings
 from mailcast.sandbox.handler import Received, Refusal, SandboxHandler, SandboxSMTP
 from mailcast.sandbox.player import OutcomePlayer, SentNotice
 from mailcast.sandbox.rules import DEFAULT_RULES, Reply, Rule, Rules, default_rules, prefix_rules
+from mailcast.threaded_server import ThreadedServer
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-class SandboxMTA:
+class SandboxMTA(ThreadedServer):
     """The sandbox on its own thread and event loop; `with SandboxMTA(port=0) as mta: ...`.
 
     With `keep_bodies=False` (long runs, benchmarks) only the counters are kept: `count`,
@@ -45,6 +45,8 @@ class SandboxMTA:
     With a `player`, the sandbox plays outcomes: its rules decide at RCPT, and the DSNs it
     plans are sent when due, every `tick` seconds (`autoplay`) or when `play_due()` is called.
     """
+
+    thread_name = "sandbox MTA"
 
     def __init__(
         self,
@@ -61,8 +63,7 @@ class SandboxMTA:
         autoplay: bool = True,
         tick: float = 0.05,
     ) -> None:
-        self.host = host
-        self.port = port  # the bound port once started (0 asks the system for a free one)
+        super().__init__(host, port)
         self.hostname = hostname
         self.data_size_limit = data_size_limit
         self.player = player
@@ -73,11 +74,6 @@ class SandboxMTA:
         self.handler = SandboxHandler(rules, keep_bodies, clock or SystemClock(), on_message)
         self._playing: asyncio.Lock | None = None
         self._connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
     @classmethod
     def playing(
@@ -106,43 +102,6 @@ class SandboxMTA:
         )
         port = s.port if port is None else port
         return cls(s.host, port, clock=clock, player=player, keep_bodies=keep_bodies, **kw)
-
-    # Lifecycle
-
-    def start(self, timeout: float = 10.0) -> Self:
-        if self._thread is not None:
-            raise RuntimeError("the sandbox MTA is already running")
-        self._ready.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._run, name="sandbox-mta", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise TimeoutError(f"the sandbox MTA did not start within {timeout} s")
-        if self._error is not None:
-            self._thread.join()
-            self._thread = None
-            raise self._error
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        thread, loop, stopping = self._thread, self._loop, self._stopping
-        if thread is None:
-            return
-        if loop is not None and stopping is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(stopping.set)
-        thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # What was received (safe from any thread)
 
@@ -185,34 +144,12 @@ class SandboxMTA:
 
     # The loop thread
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as error:
-            self._error = error
-        finally:
-            self._ready.set()
+    def _open_transports(self) -> list[asyncio.BaseTransport]:
+        return [c.transport for c in list(self._connections) if c.transport is not None]
 
-    async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self._stopping = asyncio.Event()
+    async def _background(self) -> list[asyncio.Task[None]]:
         self._playing = asyncio.Lock()
-        server = await loop.create_server(self._new_connection, self.host, self.port)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        ticker = asyncio.create_task(self._autoplay()) if self.player and self.autoplay else None
-        try:
-            await self._stopping.wait()
-        finally:
-            if ticker is not None:
-                ticker.cancel()
-            server.close()
-            # Clients still connected would keep their sessions alive past the stop.
-            for connection in list(self._connections):
-                if connection.transport is not None:
-                    connection.transport.close()
-            await server.wait_closed()
+        return [asyncio.create_task(self._autoplay())] if self.player and self.autoplay else []
 
     async def _autoplay(self) -> None:
         while True:
