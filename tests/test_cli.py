@@ -269,3 +269,9 @@ def test_the_demo_sends_to_everyone_left_after_the_exclusions_and_its_figures_ad
     assert f"prepared: ready, {to_deliver:,} to deliver" in output
     assert f"the sandbox MTA received {delivered:,} messages" in output
     assert "the role 'start_deliveries' is missing" in output
+    # Readers opened and clicked; compute stats refreshed the rates the final block shows.
+    title = "Deployment — delivery"
+    final = _rows(title + output.rsplit(title, 1)[1], title)
+    assert final["State"].startswith("finished")
+    assert float(final["Open rate"].split()[0]) > 0
+    assert float(final["Click-through rate"].split()[0]) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from mailcast.cli import app
 from mailcast.demo import DemoResult, run_demo
+from mailcast.demo.readers import UNSUBSCRIBES
 from mailcast.demo.sample import UNKNOWN_USERS
 from mailcast.domain import DeliveryState, FeedbackMode
 
@@ -35,6 +37,32 @@ def _demo(mode: FeedbackMode, tmp_path: Path) -> tuple[DemoResult, str]:
     return result, output.getvalue()
 
 
+def _assert_people_counted(result: DemoResult, output: str) -> None:
+    """Readers opened, clicked and unsubscribed over HTTP; the counters and rates show it."""
+    read, final = result.read, result.final
+    sent = final.counts.sent
+    assert not read.refused
+    assert 0.25 * sent <= len(read.opened) <= 0.55 * sent  # about 40 % of those delivered
+    assert 0 < len(read.clicked) < len(read.opened) and read.clicked <= read.opened
+    assert len(read.unsubscribed) == UNSUBSCRIBES and not read.unsubscribed & read.clicked
+    # They read hours after delivery in a browser: people, counted, not machine events.
+    assert (final.counts.unique_opens, final.counts.unique_clicks) == (
+        len(read.opened),
+        len(read.clicked),
+    )
+    assert final.kpis.open_rate == round(100 * len(read.opened) / sent, 2) > 0
+    assert final.kpis.click_rate == round(100 * len(read.clicked) / sent, 2) > 0
+    last = result.timeline[-1]
+    assert (last.opens, last.clicks, last.unsubscribed) == (
+        len(read.opened),
+        len(read.clicked),
+        UNSUBSCRIBES,
+    )
+    assert result.timeline[0].opens == 0  # nobody reads during the hand-off
+    assert f"unsubscribed ({UNSUBSCRIBES}) = readers who unsubscribed one-click" in output
+    assert re.search(rf"Open rate\s*│\s*{final.kpis.open_rate:.2f} %", output)
+
+
 def test_legacy_demo_starts_at_100_percent_and_only_hard_bounces_lower_it(
     tmp_path: Path,
 ) -> None:
@@ -56,6 +84,7 @@ def test_legacy_demo_starts_at_100_percent_and_only_hard_bounces_lower_it(
     )
     assert result.ok, output
     assert "the numbers add up" in output
+    _assert_people_counted(result, output)
 
 
 def test_efs_demo_starts_at_0_percent_and_rises_with_success_dsns(tmp_path: Path) -> None:
@@ -73,6 +102,7 @@ def test_efs_demo_starts_at_0_percent_and_rises_with_success_dsns(tmp_path: Path
     assert (last.state, last.failed, last.pending) == (DeliveryState.FINISHED, UNKNOWN_USERS, 0)
     assert result.ok, output
     assert "sent in the log" in output and "the numbers add up" in output
+    _assert_people_counted(result, output)
 
 
 def test_the_demo_command_exits_zero_when_the_numbers_add_up(

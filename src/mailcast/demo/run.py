@@ -1,10 +1,11 @@
 """`mailcast demo`: a delivery's whole lifecycle on embedded defaults, in compressed time.
 
 Everything runs for real, on loopback: the bounce receiver, the sandbox MTA playing outcomes
-back as DSNs, a send worker and the scheduler, on one SQLite database. Time stands still
-while the hand-off runs, so its KPIs show alone; then each tick moves the clock on by
-`speed` x the tick, the sandbox sends the DSNs that came due, and retries and the end of
-the validity period follow, until the delivery is finished.
+back as DSNs, the HTTP app (tracking), a send worker and the scheduler, on one SQLite
+database. Time stands still while the hand-off runs, so its KPIs show alone; then each tick
+moves the clock on by `speed` x the tick, the sandbox sends the DSNs that came due, readers
+open, click and unsubscribe over HTTP, and retries and the end of the validity period
+follow, until the delivery is finished. Compute stats then refreshes the shown rates.
 """
 
 from __future__ import annotations
@@ -20,20 +21,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 
 from mailcast import console as render
 from mailcast.clock import ManualClock, utcnow
 from mailcast.config import RelaySettings, SandboxSettings, SendSettings, Settings
 from mailcast.context import Context
-from mailcast.demo import sample, timeline
+from mailcast.demo import readers, sample, timeline
+from mailcast.demo.readers import Readers, Tally
 from mailcast.demo.timeline import Check, Row
+from mailcast.demo.web import WebServer
 from mailcast.domain import DeliveryState, FeedbackMode
 from mailcast.feedback.receiver import BounceReceiver
 from mailcast.sandbox.dsn import Notice
 from mailcast.sandbox.mta import SandboxMTA
 from mailcast.schedule import run_forever
 from mailcast.send.engine import SendEngine
+from mailcast.stats.compute import compute_stats
 from mailcast.stats.deployment import Deployment, deployment
 
 DEFAULT_SPEED = 3000.0  # simulated seconds per real second: 5 minutes every tick
@@ -66,6 +71,7 @@ class DemoResult:
     timeline: list[Row]
     final: Deployment
     checks: list[Check]
+    read: Tally
 
     @property
     def ok(self) -> bool:
@@ -86,21 +92,26 @@ def run_demo(
     clock = ManualClock(utcnow())
     ctx = _context(workdir, mode, validity_hours, clock, speed)
     console.rule(f"mailcast demo — {mode.value} mode")
-    with _services(ctx) as mta:
-        console.print(f"sandbox MTA on 127.0.0.1:{mta.port}; data in {workdir}")
+    with _services(ctx) as running:
+        mta = running.mta
+        console.print(
+            f"sandbox MTA on 127.0.0.1:{mta.port}, tracking on {running.web.base_url}; "
+            f"data in {workdir}"
+        )
         delivery_id = _prepared_and_confirmed(ctx, console, workdir, profiles)
         hand_off = render.watch(console, lambda: deployment(ctx, delivery_id))
         console.print(render.deployment_table(hand_off))
         console.print(f"the sandbox MTA received {mta.count:,} messages")
         _explain(console, mode, validity_hours, speed)
-        rows = _let_time_pass(console, ctx, clock, mta, delivery_id, speed)
-        final = deployment(ctx, delivery_id)
+        rows = _let_time_pass(console, ctx, clock, running, delivery_id, speed)
+        final = _after_compute_stats(console, ctx, running, delivery_id)
         console.print(render.deployment_table(final))
-        found = timeline.checks(ctx, delivery_id, final, mta.notices(), mode is FeedbackMode.EFS)
+        efs = mode is FeedbackMode.EFS
+        found = timeline.checks(ctx, delivery_id, final, mta.notices(), efs, running.readers.did)
         _print_checks(console, found)
         if not exit_when_finished:
             _wait_for_ctrl_c(console, workdir)
-    return DemoResult(mode, delivery_id, hand_off, rows, final, found)
+    return DemoResult(mode, delivery_id, hand_off, rows, final, found, running.readers.did)
 
 
 def _context(
@@ -120,17 +131,35 @@ def _context(
     return ctx
 
 
+@dataclass(frozen=True)
+class _Running:
+    mta: SandboxMTA
+    web: WebServer
+    readers: Readers
+
+
 @contextmanager
-def _services(ctx: Context) -> Iterator[SandboxMTA]:
-    """Bounce receiver, sandbox MTA (DSNs to the receiver), a send worker, the scheduler."""
-    with BounceReceiver(ctx, port=0) as receiver:
+def _services(ctx: Context) -> Iterator[_Running]:
+    """Bounce receiver, HTTP app, sandbox MTA (DSNs to the receiver, messages to the readers),
+    a send worker, the scheduler."""
+    with BounceReceiver(ctx, port=0) as receiver, WebServer(ctx) as web:
         ctx.settings.sandbox.dsn_port = receiver.port
+        # Messages are composed with tracking URLs that reach this very process.
+        ctx.settings.tracking.base_url = web.base_url
+        # People read within the first half of the validity period, while it is all shown.
+        people = Readers(ctx.settings.sandbox, ctx.clock, ctx.settings.validity_period / 2)
         with SandboxMTA.playing(
-            ctx.settings, ctx.clock, port=0, keep_bodies=False, keep_records=True, autoplay=False
+            ctx.settings,
+            ctx.clock,
+            port=0,
+            keep_bodies=False,
+            keep_records=True,
+            autoplay=False,
+            on_message=people.receive,
         ) as mta:
             ctx.settings.relay.port = mta.port
             with _in_background(ctx):
-                yield mta
+                yield _Running(mta, web, people)
 
 
 @contextmanager
@@ -193,11 +222,24 @@ def _let_time_pass(
     console: Console,
     ctx: Context,
     clock: ManualClock,
-    mta: SandboxMTA,
+    running: _Running,
     delivery_id: int,
     speed: float,
 ) -> list[Row]:
     """Tick until the delivery is finished; a row every REPORT_EVERY of simulated time."""
+    with readers.browser() as browser:
+        return _ticks(console, ctx, clock, running, delivery_id, speed, browser)
+
+
+def _ticks(
+    console: Console,
+    ctx: Context,
+    clock: ManualClock,
+    running: _Running,
+    delivery_id: int,
+    speed: float,
+    browser: httpx.Client,
+) -> list[Row]:
     start = clock.now()
     give_up = start + 2 * ctx.settings.validity_period + dt.timedelta(hours=1)
     step = dt.timedelta(seconds=speed * TICK)
@@ -209,15 +251,30 @@ def _let_time_pass(
         now = clock.now()
         ended = current.state is not DeliveryState.SENT or now > give_up
         if now >= next_report or ended:
-            rows.append(timeline.row(current, now - start, _played(mta)))
+            tracked = timeline.tracked(ctx, delivery_id)
+            rows.append(timeline.row(current, now - start, _played(running.mta), tracked))
             if ended or timeline.worth_showing(rows):
                 console.print(timeline.line(rows[-1]), highlight=False)
+                if timeline.people_moved(rows):
+                    console.print(timeline.people(rows[-1]), highlight=False)
             next_report += REPORT_EVERY
         if ended:
             return rows
         time.sleep(TICK)
         clock.advance(step)
-        mta.play_due(timeout=PLAY_TIMEOUT)
+        running.mta.play_due(timeout=PLAY_TIMEOUT)
+        running.readers.act(browser, clock.now())
+
+
+def _after_compute_stats(
+    console: Console, ctx: Context, running: _Running, delivery_id: int
+) -> Deployment:
+    """Stop the HTTP app (it writes every hit it answered), then recount and refresh the rates."""
+    running.web.stop()
+    check = compute_stats(ctx, delivery_id)
+    drift = ", ".join(f"{d.counter} {d.live:,}→{d.recounted:,}" for d in check.drift) or "none"
+    console.print(f"compute stats: counters recounted (drift: {drift}), rates refreshed")
+    return deployment(ctx, delivery_id)
 
 
 def _played(mta: SandboxMTA) -> Counter[Notice]:

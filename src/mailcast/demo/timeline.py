@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, RowMapping
 
 from mailcast.context import Context
+from mailcast.demo.readers import Tally
 from mailcast.domain import DeliveryState, FailureType, MessageStatus
 from mailcast.sandbox.dsn import Notice
 from mailcast.sandbox.player import SentNotice
 from mailcast.stats.deployment import Deployment
 from mailcast.store import counters as counter_store
 from mailcast.store import messages as message_store
+from mailcast.store import stats as stats_store
 
 PAGE = 1000
 
@@ -34,9 +36,13 @@ class Row:
     delivered_pct: float
     bounces_pct: float
     notices: Counter[Notice] = field(default_factory=Counter)
+    # People's reactions so far, from the live counters (not the shown, refreshed, rates).
+    opens: int = 0
+    clicks: int = 0
+    unsubscribed: int = 0
 
 
-def row(d: Deployment, at: dt.timedelta, notices: Counter[Notice]) -> Row:
+def row(d: Deployment, at: dt.timedelta, notices: Counter[Notice], tracked: dict[str, int]) -> Row:
     c = d.counts
     return Row(
         at=at,
@@ -49,7 +55,16 @@ def row(d: Deployment, at: dt.timedelta, notices: Counter[Notice]) -> Row:
         delivered_pct=d.kpis.delivered_pct,
         bounces_pct=d.kpis.bounces_pct,
         notices=notices,
+        opens=tracked["unique_opens"],
+        clicks=tracked["unique_clicks"],
+        unsubscribed=tracked["unsubscribed"],
     )
+
+
+def tracked(ctx: Context, delivery_id: int) -> dict[str, int]:
+    """The delivery's live counters, opens, clicks and unsubscribes among them."""
+    with ctx.db.read() as conn:
+        return stats_store.live_counters(conn, delivery_id)
 
 
 def worth_showing(rows: list[Row], every: int = 4) -> bool:
@@ -65,7 +80,17 @@ def worth_showing(rows: list[Row], every: int = 4) -> bool:
 
 
 def _figures(r: Row) -> tuple[object, ...]:
-    return (r.state, r.processed, r.sent, r.failed, r.pending, dict(r.notices))
+    return (r.state, r.processed, r.sent, r.failed, r.pending, dict(r.notices), _people(r))
+
+
+def _people(r: Row) -> tuple[int, int, int]:
+    return (r.opens, r.clicks, r.unsubscribed)
+
+
+def people_moved(rows: list[Row]) -> bool:
+    """The newest row has more opens, clicks or unsubscribes than the one before."""
+    before = _people(rows[-2]) if len(rows) > 1 else (0, 0, 0)
+    return _people(rows[-1]) != before
 
 
 def header() -> str:
@@ -85,6 +110,13 @@ def line(r: Row) -> str:
     )
 
 
+def people(r: Row) -> str:
+    return (
+        f"{'':>7}  people: {r.opens:,} opened · {r.clicks:,} clicked a link · "
+        f"{r.unsubscribed:,} unsubscribed"
+    )
+
+
 @dataclass(frozen=True)
 class Check:
     label: str
@@ -92,9 +124,15 @@ class Check:
 
 
 def checks(
-    ctx: Context, delivery_id: int, final: Deployment, notices: list[SentNotice], efs: bool
+    ctx: Context,
+    delivery_id: int,
+    final: Deployment,
+    notices: list[SentNotice],
+    efs: bool,
+    read: Tally,
 ) -> list[Check]:
-    """Do the numbers add up: counters against the log, the log against what the MTA said."""
+    """Do the numbers add up: counters against the log, the log against what the MTA said,
+    and against what the readers did."""
     with ctx.db.read() as conn:
         recount = counter_store.recount_statuses(conn, delivery_id)
         log = _whole_log(conn, delivery_id)
@@ -137,7 +175,42 @@ def checks(
                 sent_in_log == delivered,
             )
         )
-    return found
+    return found + _reader_checks(ctx, delivery_id, final, read)
+
+
+def _reader_checks(ctx: Context, delivery_id: int, final: Deployment, read: Tally) -> list[Check]:
+    """The tracking counters against the readers' own tally; the shown rates refreshed."""
+    counters = tracked(ctx, delivery_id)
+    opened, clicked, gone = len(read.opened), len(read.clicked), len(read.unsubscribed)
+    sent = final.counts.sent
+    rates = (_pct(opened, sent), _pct(clicked, sent))
+    return [
+        Check(
+            f"every reader's request was answered ({len(read.refused):,} refused)",
+            not read.refused,
+        ),
+        Check(
+            f"unique opens ({counters['unique_opens']:,}) = messages the readers opened "
+            f"({opened:,}); unique clicks ({counters['unique_clicks']:,}) = messages they "
+            f"clicked in ({clicked:,})",
+            (counters["unique_opens"], counters["unique_clicks"]) == (opened, clicked),
+        ),
+        Check(
+            f"unsubscribed ({counters['unsubscribed']:,}) = readers who unsubscribed "
+            f"one-click ({gone:,})",
+            counters["unsubscribed"] == gone,
+        ),
+        Check(
+            f"open rate {final.kpis.open_rate:.2f} % and click-through rate "
+            f"{final.kpis.click_rate:.2f} % shown = {opened:,} and {clicked:,} of {sent:,} "
+            "delivered",
+            (final.kpis.open_rate, final.kpis.click_rate) == rates,
+        ),
+    ]
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
 
 
 def _whole_log(conn: Connection, delivery_id: int) -> list[RowMapping]:
