@@ -18,7 +18,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 
 from mailcast.clock import Clock
 from mailcast.config import SandboxSettings
@@ -99,7 +99,7 @@ class Readers:
             key = message.mailcast_message or recipient.casefold()
             self._plan(key, found, message.received_at + self._delay(recipient))
 
-    def act(self, client: httpx.Client, now: dt.datetime) -> int:
+    def act(self, client: httpx2.Client, now: dt.datetime) -> int:
         """Make every visit due by `now`, in time order; how many were made."""
         made = 0
         while (visit := self._next_due(now)) is not None:
@@ -126,7 +126,7 @@ class Readers:
                 return None
             return heapq.heappop(self._due)
 
-    def _visit(self, client: httpx.Client, visit: Visit) -> None:
+    def _visit(self, client: httpx2.Client, visit: Visit) -> None:
         if visit.kind is TokenKind.OPEN:
             self._open(client, visit)
         elif visit.kind is TokenKind.CLICK:
@@ -139,7 +139,7 @@ class Readers:
             )
             self._answered(response, 200, visit, self.did.unsubscribed)
 
-    def _open(self, client: httpx.Client, visit: Visit) -> None:
+    def _open(self, client: httpx2.Client, visit: Visit) -> None:
         if not self._answered(client.get(visit.url), 200, visit, self.did.opened):
             return
         with self._lock:
@@ -154,7 +154,7 @@ class Readers:
                 heapq.heappush(self._due, later)
 
     def _answered(
-        self, response: httpx.Response, expected: int, visit: Visit, done: set[str]
+        self, response: httpx2.Response, expected: int, visit: Visit, done: set[str]
     ) -> bool:
         if response.status_code != expected:
             self.did.refused.append(f"{visit.kind.name} {visit.key}: HTTP {response.status_code}")
@@ -163,9 +163,9 @@ class Readers:
         return True
 
 
-def browser() -> httpx.Client:
+def browser() -> httpx2.Client:
     """The readers' browser: follows no redirect (the links lead off loopback)."""
-    return httpx.Client(headers={"User-Agent": BROWSER}, follow_redirects=False, timeout=30)
+    return httpx2.Client(headers={"User-Agent": BROWSER}, follow_redirects=False, timeout=30)
 
 
 def _urls(data: bytes, *, clicks: bool) -> _Read | None:

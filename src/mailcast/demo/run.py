@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 from rich.console import Console
 
 from mailcast import console as render
@@ -238,7 +238,7 @@ def _ticks(
     running: _Running,
     delivery_id: int,
     speed: float,
-    browser: httpx.Client,
+    browser: httpx2.Client,
 ) -> list[Row]:
     start = clock.now()
     give_up = start + 2 * ctx.settings.validity_period + dt.timedelta(hours=1)
