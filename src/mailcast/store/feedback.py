@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from mailcast.domain import DeliveryState, FailureType, FeedbackMode, MessageStatus, SendState
-from mailcast.store.counters import apply_status_moves
+from mailcast.store.messages import write_outcomes
 from mailcast.store.tables import deliveries, events, messages
 
 # The columns applying feedback (or ending the validity period) writes back, per message.
@@ -118,20 +118,7 @@ def record_feedback(
     now: dt.datetime,
 ) -> None:
     """Write what feedback changed: log lines, one event each, the counters; all at once."""
-    if rows:
-        statement = (
-            update(messages)
-            .where(messages.c.id == bindparam("m_id"))
-            .values(
-                {name: bindparam(f"m_{name}") for name in FEEDBACK_COLUMNS} | {"updated_at": now}
-            )
-        )
-        conn.execute(
-            statement, [{f"m_{k}": row[k] for k in ("id", *FEEDBACK_COLUMNS)} for row in rows]
-        )
-    if new_events:
-        conn.execute(insert(events), new_events)
-    apply_status_moves(conn, moves, now)
+    write_outcomes(conn, FEEDBACK_COLUMNS, rows, new_events, moves, now)
 
 
 # --- the end of the validity period ---------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,35 @@ def release_claims(conn: Connection, worker: str, message_ids: list[int], now: d
         )
 
 
+def write_outcomes(
+    conn: Connection,
+    columns: Sequence[str],
+    rows: list[dict[str, Any]],
+    new_events: list[dict[str, Any]],
+    moves: dict[int, Counter[tuple[MessageStatus, MessageStatus]]],
+    now: dt.datetime,
+    *,
+    worker: str | None = None,
+) -> None:
+    """Write log lines (these columns), their events and the counters: one statement each.
+
+    With `worker`, only the lines that worker still holds are written, and its claim ends.
+    """
+    if rows:
+        where = [messages.c.id == bindparam("m_id")]
+        values: dict[str, Any] = {name: bindparam(f"m_{name}") for name in columns} | {
+            "updated_at": now
+        }
+        if worker is not None:
+            where.append(messages.c.claimed_by == worker)
+            values |= {"claimed_by": None, "lease_until": None}
+        params = [{f"m_{k}": row[k] for k in ("id", *columns)} for row in rows]
+        conn.execute(update(messages).where(*where).values(values), params)
+    if new_events:
+        conn.execute(insert(events), new_events)
+    apply_status_moves(conn, moves, now)
+
+
 def record_batch(
     conn: Connection,
     worker: str,
@@ -161,21 +191,8 @@ def record_batch(
     moves: dict[int, Counter[tuple[MessageStatus, MessageStatus]]],
     now: dt.datetime,
 ) -> None:
-    """Write one batch of outcomes: the log lines, their events and the counters, at once."""
-    if rows:
-        statement = (
-            update(messages)
-            .where(messages.c.id == bindparam("m_id"), messages.c.claimed_by == worker)
-            .values(
-                {name: bindparam(f"m_{name}") for name in RECORDED_COLUMNS}
-                | {"claimed_by": None, "lease_until": None, "updated_at": now}
-            )
-        )
-        params = [{f"m_{k}": row[k] for k in ("id", *RECORDED_COLUMNS)} for row in rows]
-        conn.execute(statement, params)
-    if new_events:
-        conn.execute(insert(events), new_events)
-    apply_status_moves(conn, moves, now)
+    """Write one batch of the engine's outcomes, at once."""
+    write_outcomes(conn, RECORDED_COLUMNS, rows, new_events, moves, now, worker=worker)
 
 
 def finish_sending(conn: Connection, delivery_id: int, now: dt.datetime) -> bool:
