@@ -65,6 +65,25 @@ STIBEE_LABELS: dict[DeliveryState, tuple[str, str]] = {
 }
 
 
+class Aggregation(StrEnum):
+    """How the occurrences of a recurring delivery report: each alone, or per period."""
+
+    NONE = "none"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class OccurrenceOutcome(StrEnum):
+    """What became of one occurrence of a recurring delivery."""
+
+    CREATED = "created"  # a child delivery was created and prepared for it
+    AGGREGATED = "aggregated"  # its recipients were added to the period's delivery
+    SKIPPED = "skipped"  # left unconfirmed until the next occurrence came due
+    MISSED = "missed"  # came due while mailcast was down; only the latest one runs
+    FAILED = "failed"  # preparation found a blocking error; the detail says which
+
+
 class TransitionError(ValueError):
     """A delivery was asked to move somewhere its state does not allow."""
 
@@ -139,6 +158,8 @@ class ExclusionReason(StrEnum):
     TARGET_LIMIT = "target_limit"
     FATIGUE = "fatigue"
     RENDER_ERROR = "render_error"
+    # A copy made to retry a delivery leaves out whom the original delivered to (Stibee).
+    ALREADY_DELIVERED = "already_delivered"
 
 
 class AddressStatus(StrEnum):

@@ -93,6 +93,32 @@ user_roles = Table(
     Column("role", String(40), primary_key=True),
 )
 
+# Dashboard login sessions; the cookie holds a random token, the table only its hash.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("peer", String(100)),
+    Column("user_agent", String(300)),
+)
+
+# Failed logins, for rate limiting across processes (by user name and by client address).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("username", String(100), nullable=False),
+    Column("peer", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_username_at", "username", "at"),
+    Index("ix_login_failures_peer_at", "peer", "at"),
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,
@@ -131,6 +157,18 @@ deliveries = Table(
     Column("confirmed_by", ForeignKey("users.id")),
     Column("created_by", ForeignKey("users.id")),
     Column("parent_id", ForeignKey("deliveries.id")),
+    # The IANA time zone the send date was given in (send_at itself is stored in UTC).
+    Column("send_timezone", String(64)),
+    # A copy (copy-and-retry) and whether it leaves out who the original delivered to.
+    Column("copied_from_id", ForeignKey("deliveries.id")),
+    Column("leave_out_delivered", Boolean, nullable=False, default=False, server_default=false()),
+    # Where proofs go (at most 100, a control rule); proofs never count in the KPIs.
+    Column("proof_addresses", JSON),
+    # A child of a recurring delivery: the occurrence it was created for, or the period
+    # ("2026-11", "2026-W47", "2026-11-23") whose occurrences all report into it.
+    Column("recurring_id", ForeignKey("recurring_deliveries.id", ondelete="SET NULL")),
+    Column("occurrence_at", UTCDateTime),
+    Column("aggregate_period", String(20)),
     Column("error_reason", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -138,6 +176,61 @@ deliveries = Table(
     Column("started_at", UTCDateTime),
     Column("sent_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+)
+
+# A delivery template plus a recurrence; each occurrence creates or feeds a child delivery.
+recurring_deliveries = Table(
+    "recurring_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    # The fields of the child deliveries: subject, from, bodies, target, limits, mode, ...
+    Column("template", JSON, nullable=False),
+    # A cron expression ("0 9 * * MON") or an RFC 5545 RRULE ("FREQ=WEEKLY;BYDAY=MO").
+    Column("recurrence", String(500), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("aggregation", String(10), nullable=False),  # none, day, week, month
+    Column("confirm_before_send", Boolean, nullable=False, default=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("next_occurrence_at", UTCDateTime, index=True),
+    Column("last_occurrence_at", UTCDateTime),
+    Column("created_by", ForeignKey("users.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every occurrence that came due, once (unique): what became of it.
+occurrences = Table(
+    "occurrences",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "recurring_id",
+        ForeignKey("recurring_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="SET NULL")),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("uq_occurrences_recurring_due", "recurring_id", "due_at", unique=True),
+)
+
+# Proofs sent for a delivery: kept apart from the sending log, so never in the KPIs.
+proofs = Table(
+    "proofs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("address", ADDRESS, nullable=False),
+    Column("version", Integer, nullable=False),  # the delivery version the proof showed
+    Column("sent_by", ForeignKey("users.id")),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("smtp_code", Integer),
+    Column("smtp_response", Text),
+    Column("message_id_header", String(250)),
+    Index("ix_proofs_delivery", "delivery_id"),
 )
 
 # Live KPI counters, one row per delivery, moved once per recorded batch.
