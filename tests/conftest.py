@@ -131,7 +131,8 @@ class Scenario:
             "subject": "Hello {{ first_name }}",
             "from_addr": "News <news@example.com>",
             "target": Target((list_name,)),
-            "html": '<p>Hi {{ first_name }} <a href="https://example.com/x">x</a> unsubscribe</p>',
+            "html": '<p>Hi {{ first_name }} <a href="https://example.com/x">x</a> '
+            '<a href="{{ unsubscribe_url }}">unsubscribe</a></p>',
             "text": "Hi {{ first_name }}, unsubscribe: https://example.com/u",
         } | fields
         return create_delivery(self.ctx, self.author, DeliveryDraft(**values))

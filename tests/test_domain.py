@@ -57,8 +57,10 @@ ALLOWED = [
     (S.SENDING, S.PAUSED),
     (S.SENDING, S.STOPPED),
     (S.SENDING, S.ERROR),
+    (S.SENDING, S.FINISHED),
     (S.PAUSED, S.SENDING),
     (S.PAUSED, S.STOPPED),
+    (S.PAUSED, S.FINISHED),
     (S.SENT, S.FINISHED),
     (S.STOPPED, S.FINISHED),
 ]
@@ -237,3 +239,10 @@ def test_then_one_retry_a_day_until_the_validity_period_ends() -> None:
 
 def test_no_retry_past_the_validity_period() -> None:
     assert next_retry_at(T0, VALIDITY_END - dt.timedelta(minutes=30), 8, VALIDITY_END) is None
+
+
+def test_admins_and_approvers_read_logs_but_change_nothing_with_that() -> None:
+    assert missing_role({Role.ADMIN}, Action.READ_LOGS) is None
+    assert missing_role({Role.APPROVE}, Action.READ_LOGS) is None
+    assert missing_role({Role.ADMIN}, Action.CONFIRM_SEND) is Role.START
+    assert missing_role({Role.APPROVE}, Action.EDIT_DELIVERY) is Role.PREPARE

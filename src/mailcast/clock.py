@@ -5,10 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class UnknownTimeZone(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris'")
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone of that name; UnknownTimeZone for anything else."""
+    try:
+        return ZoneInfo(name)
+    # zoneinfo reads the name as a path: "Europe" is a folder, a long name is too long.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise UnknownTimeZone(name) from exc
 
 
 class Clock(Protocol):

@@ -40,6 +40,9 @@ class SendSettings(BaseModel):
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_seconds: float = Field(default=0.5, gt=0)
     max_consecutive_errors: int = Field(default=200, ge=1)
+    # A delivery whose first this-many messages all fail to render, none rendering, goes to
+    # error: its template fails for every recipient.
+    max_render_failures: int = Field(default=20, ge=1)
 
 
 class SandboxSettings(BaseModel):
@@ -95,6 +98,20 @@ class WebSettings(BaseModel):
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     tick_seconds: float = Field(default=15.0, gt=0, description="how often due jobs run")
     webhooks: WebhookSettings = WebhookSettings()
+    # /metrics asks for `Authorization: Bearer <token>` when set; None leaves it open.
+    metrics_token: str | None = None
+
+
+class SessionSettings(BaseModel):
+    """Dashboard logins: how long a session lasts, its cookie, and the login rate limit."""
+
+    lifetime_hours: float = Field(default=12.0, gt=0)
+    # None: Secure unless tracking.base_url is plain http on 127.0.0.1 or localhost.
+    secure_cookie: bool | None = None
+    # After this many failed logins within the window, per user name or per client address,
+    # logins are refused until the window has passed.
+    login_attempts: int = Field(default=5, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
 
 
 class QuarantineSettings(BaseModel):
@@ -151,6 +168,17 @@ class TrackingSettings(BaseModel):
     rates_refresh_minutes: float = Field(default=60.0, gt=0)
 
 
+class TypologySettings(BaseModel):
+    """Typology rules of preparation (ACS): the fatigue rule and the unsubscribe-link rule."""
+
+    # Fatigue rule for the email channel (the only one): at most `fatigue_max` messages per
+    # profile in the last `fatigue_days`; None turns the rule off (ACS: optional).
+    fatigue_max: int | None = Field(default=None, ge=1)
+    fatigue_days: float = Field(default=15.0, gt=0)
+    # A body without an unsubscribe link blocks the delivery; False makes it a warning.
+    unsubscribe_link_required: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MAILCAST_",
@@ -174,6 +202,8 @@ class Settings(BaseSettings):
     quarantine: QuarantineSettings = QuarantineSettings()
     web: WebSettings = WebSettings()
     tracking: TrackingSettings = TrackingSettings()
+    typology: TypologySettings = TypologySettings()
+    sessions: SessionSettings = SessionSettings()
 
     @property
     def validity_period(self) -> dt.timedelta:

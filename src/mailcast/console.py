@@ -1,16 +1,20 @@
-"""Rich renderings for the terminal: the Deployment block, exclusions, progress."""
+"""Rich renderings for the terminal: deliveries, the Deployment block, exclusions, progress."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import RowMapping
 
-from mailcast.domain import STIBEE_LABELS, DeliveryState, ExclusionReason
-from mailcast.stats.deployment import Deployment
+from mailcast.domain import DeliveryState, ExclusionReason, ShownState, shown_state
+from mailcast.stats.deployment import Deployment, display_state
 
 FINAL_STATES = frozenset(
     {
@@ -23,17 +27,51 @@ FINAL_STATES = frozenset(
 )
 
 
-def state_label(state: DeliveryState) -> str:
-    label, colour = STIBEE_LABELS.get(state, ("", "white"))
-    suffix = f" [{label}]" if label else ""
-    return f"[{colour}]{state.value}{suffix}[/{colour}]"
+def state_label(state: DeliveryState | ShownState) -> str:
+    """The state in its colour, with Stibee's word where Stibee has one."""
+    shown = state if isinstance(state, ShownState) else shown_state(state)
+    suffix = f" [{shown.stibee}]" if shown.stibee else ""
+    return f"[{shown.colour}]{shown.label}{suffix}[/{shown.colour}]"
+
+
+def deliveries_table(rows: Sequence[RowMapping], shown: Mapping[int, ShownState]) -> Table:
+    """Deliveries: id, state and Stibee's word in the state's colour, name, send date.
+
+    A delivery in error also says why its send could not go on.
+    """
+    table = Table(title="Deliveries")
+    table.add_column("id", justify="right")
+    table.add_column("state")
+    table.add_column("Stibee")
+    table.add_column("name")
+    table.add_column("send date")
+    table.add_column("error")
+    for row in rows:
+        state = shown[row["id"]]
+        table.add_row(
+            str(row["id"]),
+            f"[{state.colour}]{state.label}[/{state.colour}]",
+            f"[{state.colour}]{state.stibee}[/{state.colour}]" if state.stibee else "",
+            escape(row["name"]),
+            send_date(row["send_at"] or row["started_at"], row["send_timezone"]),
+            f"[red]{escape(row['error_reason'])}[/red]" if row["error_reason"] else "",
+        )
+    return table
+
+
+def send_date(send_at: dt.datetime | None, zone: str | None) -> str:
+    """The send date in the zone it was given in (UTC when none); "" when it has none."""
+    if send_at is None:
+        return ""
+    local = send_at.astimezone(ZoneInfo(zone)) if zone else send_at
+    return f"{local:%Y-%m-%d %H:%M} {zone or 'UTC'}"
 
 
 def deployment_table(d: Deployment) -> Table:
     table = Table(title=f"Deployment — delivery {d.delivery_id} «{d.name}»", show_header=False)
     table.add_column("KPI", style="bold")
     table.add_column("value", justify="right")
-    table.add_row("State", state_label(d.state))
+    table.add_row("State", state_label(display_state(d)))
     table.add_row("Messages to deliver", f"{d.kpis.to_deliver:,}")
     table.add_row("Messages sent (processed)", f"{d.kpis.processed:,}")
     table.add_row("Delivered", f"{d.kpis.delivered_pct:.2f} %  ({d.counts.sent:,})")
@@ -41,13 +79,13 @@ def deployment_table(d: Deployment) -> Table:
     if d.counts.pending:
         table.add_row("Awaiting feedback", f"{d.counts.pending:,}")
     if d.counts.not_sent:
-        table.add_row("Not sent (stopped)", f"{d.counts.not_sent:,}")
+        table.add_row("Not sent", f"{d.counts.not_sent:,}")
     refreshed = _refreshed(d)
     table.add_row("Open rate", f"{d.kpis.open_rate:.2f} %  {refreshed}")
     table.add_row("Click-through rate", f"{d.kpis.click_rate:.2f} %  {refreshed}")
     table.add_row("Excluded at preparation", f"{d.excluded:,}")
     if d.error_reason:
-        table.add_row("Error", f"[red]{d.error_reason}[/red]")
+        table.add_row("Error", f"[red]{escape(d.error_reason)}[/red]")
     return table
 
 

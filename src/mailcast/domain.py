@@ -40,8 +40,9 @@ TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     S.PENDING_CONFIRMATION: frozenset({S.SCHEDULED, S.SENDING, S.SKIPPED, S.DRAFT}),
     # Cancelling a schedule returns the delivery to draft (Stibee).
     S.SCHEDULED: frozenset({S.SENDING, S.DRAFT}),
-    S.SENDING: frozenset({S.SENT, S.PAUSED, S.STOPPED, S.ERROR}),
-    S.PAUSED: frozenset({S.SENDING, S.STOPPED}),
+    # The end of the validity period finishes a send that has not ended by itself.
+    S.SENDING: frozenset({S.SENT, S.PAUSED, S.STOPPED, S.ERROR, S.FINISHED}),
+    S.PAUSED: frozenset({S.SENDING, S.STOPPED, S.FINISHED}),
     S.SENT: frozenset({S.FINISHED}),
     S.STOPPED: frozenset({S.FINISHED}),
     S.FINISHED: frozenset(),
@@ -54,15 +55,50 @@ EDITABLE_STATES = frozenset(
     {S.DRAFT, S.READY, S.PENDING_APPROVAL, S.APPROVED, S.PENDING_CONFIRMATION, S.SCHEDULED}
 )
 
-# Stibee's status words for the states that have one, with the colour shown in lists.
+# Every state's Stibee word ("" where Stibee has none) and the colour (a rich colour name)
+# it is shown in, in lists and on the delivery page.
 STIBEE_LABELS: dict[DeliveryState, tuple[str, str]] = {
     S.DRAFT: ("작성중", "grey50"),
+    S.PREPARING: ("", "cyan"),
+    S.READY: ("", "bright_cyan"),
+    S.PENDING_APPROVAL: ("", "magenta"),
+    S.APPROVED: ("", "bright_magenta"),
+    S.PENDING_CONFIRMATION: ("", "orchid"),
     S.SCHEDULED: ("예약중", "blue"),
     S.SENDING: ("발송중", "yellow"),
+    S.PAUSED: ("", "dark_orange"),
     S.SENT: ("발송완료", "green"),
-    S.FINISHED: ("발송완료", "green"),
+    S.FINISHED: ("발송완료", "dark_green"),
+    S.STOPPED: ("", "orange_red1"),
     S.ERROR: ("발송오류", "red"),
+    S.SKIPPED: ("", "grey37"),
 }
+
+# Sending, or sent, with nothing left to send but retries (ACS).
+RETRY_LABEL = "sending (retry)"
+RETRY_COLOUR = "gold3"
+
+
+@dataclass(frozen=True)
+class ShownState:
+    """How a delivery's state reads: the label, Stibee's word ("" if none) and the colour."""
+
+    label: str
+    stibee: str
+    colour: str
+
+
+def shown_state(state: DeliveryState, *, only_retries_left: bool = False) -> ShownState:
+    """The state as shown; `sending (retry)` while only retries remain to be sent.
+
+    The stored state moves from sending to sent once no message waits for its first hand-off
+    (SPEC §3: handed over or failed), so a sent delivery whose soft failures are still being
+    retried reads `sending (retry)` too, until its last retry is done or the validity ends.
+    """
+    stibee, colour = STIBEE_LABELS[state]
+    if only_retries_left and state in (S.SENDING, S.SENT):
+        return ShownState(RETRY_LABEL, STIBEE_LABELS[S.SENDING][0], RETRY_COLOUR)
+    return ShownState(state.value, stibee, colour)
 
 
 class Aggregation(StrEnum):
@@ -267,10 +303,18 @@ def effective_roles(roles: set[Role] | frozenset[Role]) -> frozenset[Role]:
     return frozenset(granted)
 
 
+# Roles that may also do an action besides its required one: admins read all logs (SPEC §2),
+# approvers read what they are asked to approve.
+ALSO_ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.READ_LOGS: frozenset({Role.ADMIN, Role.APPROVE}),
+}
+
+
 def missing_role(roles: set[Role] | frozenset[Role], action: Action) -> Role | None:
     """The role the user lacks for the action, or None when it is allowed."""
     needed = REQUIRED_ROLE[action]
-    return None if needed in effective_roles(roles) else needed
+    allowed = {needed} | ALSO_ALLOWED.get(action, frozenset())
+    return None if allowed & effective_roles(roles) else needed
 
 
 # --- The sending-log tables of SPEC §4 ------------------------------------------------------

@@ -229,7 +229,8 @@ def test_preparation_still_blocks_a_malformed_url_inside_a_tracked_link(
 ) -> None:
     scenario.audience(["a@example.com"])
     delivery_id = scenario.delivery(
-        html='<p><a href="https://exa mple.com/{{ first_name }}">x</a> unsubscribe</p>'
+        html='<p><a href="https://exa mple.com/{{ first_name }}">x</a> '
+        '<a href="{{ unsubscribe_url }}">unsubscribe</a></p>'
     )
 
     result = prepare_delivery(ctx, marie, delivery_id)

@@ -130,17 +130,18 @@ def test_well_formed_links_raise_no_finding(ctx: Context, scenario: Scenario) ->
     assert result.state is DeliveryState.READY
 
 
-def test_a_missing_unsubscribe_link_is_a_warning_per_part_that_does_not_block(
+def test_with_the_rule_relaxed_a_missing_unsubscribe_link_is_a_warning_per_part(
     ctx: Context, scenario: Scenario, sam: User
 ) -> None:
+    ctx.settings.typology.unsubscribe_link_required = False
     scenario.audience(["a@example.com"])
 
     result = _prepare(scenario, html="<p>Hi {{ first_name }}</p>", text="Hi {{ first_name }}")
 
     assert _findings(result) == {("warning", "unsubscribe")}
     assert sorted(f.message for f in result.findings) == [
-        "the HTML body has no unsubscribe link",
-        "the text body has no unsubscribe link",
+        "the HTML body has no unsubscribe link (use {{ unsubscribe_url }})",
+        "the text body has no unsubscribe link (use {{ unsubscribe_url }})",
     ]
     assert not result.blocked
     assert result.state is DeliveryState.READY

@@ -11,6 +11,7 @@ from conftest import Scenario
 from mailcast.audience.csv_import import add_profile
 from mailcast.audience.target import Target, TargetError, count_target
 from mailcast.context import Context
+from mailcast.deliveries.service import edit_delivery
 from mailcast.domain import AddressStatus, ExclusionReason, MessageStatus
 from mailcast.prepare.preparation import PreparationResult, prepare_delivery
 from mailcast.stats.deployment import deployment
@@ -161,6 +162,41 @@ def test_the_target_limit_caps_the_recipients_after_the_other_rules(
         "u1@example.com",
         "u2@example.com",
     ]
+
+
+def test_the_target_limit_is_shown_and_follows_edits_of_the_delivery(
+    ctx: Context, scenario: Scenario, marie: User
+) -> None:
+    for n in range(5):
+        _profile(ctx, f"u{n}@example.com")
+    delivery_id = scenario.delivery(target_limit=2)
+    figures = []
+    for limit in (2, 4, 5, None):
+        edit_delivery(ctx, marie, delivery_id, target_limit=limit)
+        result = prepare_delivery(ctx, marie, delivery_id)
+        shown = deployment(ctx, result.delivery_id)
+        figures.append((limit, shown.counts.to_deliver, shown.exclusions))
+
+    assert figures == [
+        (2, 2, {R.TARGET_LIMIT: 3}),
+        (4, 4, {R.TARGET_LIMIT: 1}),
+        (5, 5, {}),
+        (None, 5, {}),
+    ]
+
+
+def test_a_recipient_the_template_fails_for_still_takes_its_place_under_the_limit(
+    ctx: Context, scenario: Scenario, marie: User
+) -> None:
+    # Rendering comes after every filtering rule: the limit is spent before it.
+    _profile(ctx, "a@example.com", city="Lyon")
+    _profile(ctx, "b@example.com")
+    _profile(ctx, "c@example.com", city="Nice")
+
+    result = _prepare(ctx, scenario, marie, target_limit=2, subject="In {{ attributes.city }}")
+
+    assert result.exclusions == {R.RENDER_ERROR: 1, R.TARGET_LIMIT: 1}
+    assert list(_queued(ctx, result.delivery_id).values()) == ["a@example.com"]
 
 
 def test_the_attribute_filter_narrows_the_audience(

@@ -1,7 +1,8 @@
-"""Delivery commands: create, prepare, confirm, pause, resume, stop, follow, statistics."""
+"""Delivery commands: create, prepare, confirm, pause, stop, cancel, copy, follow, stats."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ from mailcast.domain import DeliveryState, FeedbackMode
 from mailcast.prepare.preparation import prepare_delivery
 from mailcast.stats import render as stats_render
 from mailcast.stats.compute import compute_stats
-from mailcast.stats.deployment import deployment
+from mailcast.stats.deployment import deployment, display_states
 from mailcast.stats.report import delivery_report
 from mailcast.store import deliveries as delivery_store
 from mailcast.users import service as users
@@ -26,6 +27,13 @@ deliveries_app = typer.Typer(
 )
 
 DeliveryId = Annotated[int, typer.Argument(help="The delivery's id.")]
+
+
+def _send_date(value: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date and time") from exc
 
 
 @deliveries_app.command("create")
@@ -40,8 +48,17 @@ def deliveries_create(
     text_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
     reply_to: Annotated[str | None, typer.Option()] = None,
     mode: Annotated[FeedbackMode | None, typer.Option(help="Feedback mode.")] = None,
+    send_at: Annotated[
+        str | None,
+        typer.Option(
+            help="Send date, ISO 8601 (2026-03-02T09:00); without an offset, in --timezone."
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone of the send date (Europe/Paris).")
+    ] = None,
 ) -> None:
-    """Create a delivery in draft."""
+    """Create a delivery in draft; with a future send date, confirming it schedules it."""
     ctx = context()
     draft = deliveries.DeliveryDraft(
         name=name,
@@ -52,6 +69,8 @@ def deliveries_create(
         html=html_file.read_text("utf-8") if html_file else "",
         text=text_file.read_text("utf-8") if text_file else "",
         feedback_mode=mode,
+        send_at=_send_date(send_at),
+        send_timezone=timezone,
     )
     with service_errors():
         delivery_id = deliveries.create_delivery(ctx, acting_user(ctx, token), draft)
@@ -107,6 +126,40 @@ _simple_action("resumed", "resume")
 _simple_action("stopped", "stop")
 
 
+@deliveries_app.command("cancel-schedule")
+def deliveries_cancel_schedule(token: Token, delivery_id: DeliveryId) -> None:
+    """Cancel a scheduled send: back to draft, to prepare again (role start_deliveries)."""
+    ctx = context()
+    with service_errors():
+        deliveries.cancel_schedule(ctx, acting_user(ctx, token), delivery_id)
+    out.print(
+        f"delivery {delivery_id}: schedule cancelled, {render.state_label(DeliveryState.DRAFT)}"
+    )
+
+
+@deliveries_app.command("duplicate")
+def deliveries_duplicate(
+    token: Token,
+    delivery_id: DeliveryId,
+    leave_out_delivered: Annotated[
+        bool,
+        typer.Option(help="Leave out, at preparation, whom the original delivered to."),
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="The copy's name.")] = None,
+) -> None:
+    """Copy a delivery, whatever its state, into a new draft without its schedule."""
+    ctx = context()
+    with service_errors():
+        copy_id = deliveries.duplicate_delivery(
+            ctx,
+            acting_user(ctx, token),
+            delivery_id,
+            leave_out_delivered=leave_out_delivered,
+            name=name,
+        )
+    out.print(f"delivery {copy_id} created (draft), a copy of delivery {delivery_id}")
+
+
 @deliveries_app.command("status")
 def deliveries_status(delivery_id: DeliveryId) -> None:
     """Print the Deployment block."""
@@ -125,14 +178,11 @@ def deliveries_watch(delivery_id: DeliveryId) -> None:
 
 @deliveries_app.command("list")
 def deliveries_list() -> None:
-    """Deliveries with their states."""
+    """Deliveries with their states in colour, Stibee's words, names and send dates."""
     ctx = context()
     with ctx.db.read() as conn:
         rows = delivery_store.list_deliveries(conn)
-    for row in rows:
-        out.print(
-            f"{row['id']:>5}  {render.state_label(DeliveryState(row['state']))}  {row['name']}"
-        )
+    out.print(render.deliveries_table(rows, display_states(ctx, rows)))
 
 
 @deliveries_app.command("compute-stats")

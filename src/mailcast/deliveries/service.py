@@ -1,4 +1,8 @@
-"""Creating, editing, approving, confirming, pausing, resuming and stopping deliveries."""
+"""Creating, editing, approving, confirming, pausing, resuming and stopping deliveries.
+
+Cancelling a schedule and duplicating live in their own modules; they are exported here too,
+so that every entry point finds each delivery action in one place.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,27 @@ from sqlalchemy import RowMapping
 from mailcast.audience.target import Target, validate_target
 from mailcast.compose.mime import check_header_value
 from mailcast.context import Context
+from mailcast.deliveries.copies import duplicate_delivery
+from mailcast.deliveries.errors import DeliveryError
+from mailcast.deliveries.schedule import cancel_schedule, rescheduled, send_moment, zone_of
 from mailcast.domain import EDITABLE_STATES, Action, DeliveryState, FeedbackMode
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
 from mailcast.users.service import User, authorize
 
-
-class DeliveryError(ValueError):
-    """A delivery action that the delivery's state or content does not allow, and why."""
+__all__ = [
+    "DeliveryDraft",
+    "DeliveryError",
+    "approve_delivery",
+    "cancel_schedule",
+    "confirm_send",
+    "create_delivery",
+    "duplicate_delivery",
+    "edit_delivery",
+    "pause_delivery",
+    "resume_delivery",
+    "stop_delivery",
+]
 
 
 @dataclass(frozen=True)
@@ -32,7 +49,9 @@ class DeliveryDraft:
     reply_to: str | None = None
     target_limit: int | None = None
     feedback_mode: FeedbackMode | None = None
+    # A send_at without an offset is a wall-clock time in send_timezone (an IANA name).
     send_at: dt.datetime | None = None
+    send_timezone: str | None = None
     validity_hours: float | None = None
 
 
@@ -55,7 +74,8 @@ def _columns(ctx: Context, draft: DeliveryDraft, user: User) -> dict[str, Any]:
         "target": draft.target.to_json(),
         "target_limit": draft.target_limit,
         "feedback_mode": draft.feedback_mode or ctx.settings.feedback_mode,
-        "send_at": draft.send_at,
+        "send_at": send_moment(draft.send_at, draft.send_timezone),
+        "send_timezone": draft.send_timezone,
         "validity_hours": round(draft.validity_hours or ctx.settings.validity_hours),
         "created_by": user.id,
     }
@@ -77,8 +97,8 @@ EDITABLE_FIELDS = {
     "html": "html_template",
     "text": "text_template",
     "target_limit": "target_limit",
-    "send_at": "send_at",
 }
+SCHEDULE_FIELDS = ("send_at", "send_timezone")
 
 
 def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) -> None:
@@ -88,6 +108,7 @@ def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) ->
     if "target" in changes:
         values["target"] = changes["target"].to_json()
     _check_headers(values.get("subject", ""), values.get("from_addr", ""), values.get("reply_to"))
+    zone_of(changes.get("send_timezone"))
     now = ctx.clock.now()
     with ctx.db.write() as conn:
         current = delivery_store.get_delivery(conn, delivery_id, for_update=True)
@@ -95,9 +116,10 @@ def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) ->
             raise DeliveryError(f"a delivery in state '{current['state']}' cannot be edited")
         if "target" in changes:
             validate_target(conn, changes["target"])
+        if any(name in changes for name in SCHEDULE_FIELDS):
+            values |= rescheduled(current, changes)
         if current["state"] != DeliveryState.DRAFT:
-            delivery_store.move_delivery(conn, delivery_id, DeliveryState.DRAFT, now)
-            delivery_store.clear_preparation(conn, delivery_id, now)
+            delivery_store.back_to_draft(conn, delivery_id, now)
         delivery_store.update_delivery(
             conn,
             delivery_id,
@@ -111,12 +133,21 @@ def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) ->
 
 def approve_delivery(ctx: Context, user: User, delivery_id: int, approve: bool = True) -> None:
     authorize(user, Action.APPROVE_DELIVERY)
-    target = DeliveryState.APPROVED if approve else DeliveryState.DRAFT
+    now = ctx.clock.now()
     with ctx.db.write() as conn:
         current = delivery_store.get_delivery(conn, delivery_id, for_update=True)
         _require_state(current, DeliveryState.PENDING_APPROVAL, "approved or rejected")
-        values = {"approved_version": current["version"], "approved_by": user.id} if approve else {}
-        delivery_store.move_delivery(conn, delivery_id, target, ctx.clock.now(), **values)
+        if not approve:  # rejected: like an edit, it must be prepared (and approved) again
+            delivery_store.back_to_draft(conn, delivery_id, now)
+            return
+        delivery_store.move_delivery(
+            conn,
+            delivery_id,
+            DeliveryState.APPROVED,
+            now,
+            approved_version=current["version"],
+            approved_by=user.id,
+        )
 
 
 def confirm_send(ctx: Context, user: User, delivery_id: int) -> DeliveryState:
@@ -177,9 +208,13 @@ def resume_delivery(ctx: Context, user: User, delivery_id: int) -> None:
 
 
 def stop_delivery(ctx: Context, user: User, delivery_id: int) -> int:
-    """End the send: the messages not yet handed over are never sent. Returns their number."""
+    """End the send: the messages not yet handed over are never sent. Returns their number.
+
+    Their line in the sending log says so, and who stopped the send.
+    """
     authorize(user, Action.STOP)
     now = ctx.clock.now()
     with ctx.db.write() as conn:
         delivery_store.move_delivery(conn, delivery_id, DeliveryState.STOPPED, now)
-        return message_store.mark_not_sent(conn, delivery_id, now)
+        reason = f"not sent: the delivery was stopped by {user.name}"
+        return message_store.mark_not_sent(conn, delivery_id, now, reason)

@@ -80,17 +80,50 @@ def check_content(html: str, text: str) -> list[Finding]:
     return []
 
 
-_UNSUBSCRIBE = re.compile(r"unsubscribe", re.IGNORECASE)
+# A body has an unsubscribe link when it writes mailcast's own (`{{ unsubscribe_url }}`), or
+# when, in HTML, an <a href> says "unsubscribe" in its address or its text, or, in text, a URL
+# stands on a line that says "unsubscribe" ("Unsubscribe: https://..."). The template is read
+# as written, before any link is rewritten for tracking.
+_UNSUBSCRIBE_URL = re.compile(r"\{\{-?\s*unsubscribe_url\b")
+_ANCHOR = re.compile(r"<a\s([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+_HREF_ATTRIBUTE = re.compile(r"\bhref\s*=", re.IGNORECASE)
+_TEXT_URL = re.compile(r"\b(?:https?://|mailto:)\S", re.IGNORECASE)
 
 
-def check_unsubscribe_link(html: str, text: str) -> list[Finding]:
+def check_unsubscribe_link(html: str, text: str, *, required: bool) -> list[Finding]:
+    """Each body that is not empty needs an unsubscribe link (ACS); blocking when required."""
+    level: Literal["error", "warning"] = "error" if required else "warning"
     findings = []
-    for part, body in (("HTML", html), ("text", text)):
-        if body.strip() and not _UNSUBSCRIBE.search(body):
-            findings.append(
-                Finding("warning", "unsubscribe", f"the {part} body has no unsubscribe link")
-            )
+    for part, body, links in (("HTML", html, _html_links(html)), ("text", text, _text_links(text))):
+        if body.strip() and not _has_unsubscribe_link(body, links):
+            message = f"the {part} body has no unsubscribe link (use {{{{ unsubscribe_url }}}})"
+            findings.append(Finding(level, "unsubscribe", message))
     return findings
+
+
+def _html_links(body: str) -> list[str]:
+    """Each <a href> of the body: its attributes and its text."""
+    anchors = _ANCHOR.findall(body)
+    return [f"{attrs} {inner}" for attrs, inner in anchors if _HREF_ATTRIBUTE.search(attrs)]
+
+
+def _text_links(body: str) -> list[str]:
+    """Each line of the body that holds a URL."""
+    return [line for line in body.splitlines() if _TEXT_URL.search(line)]
+
+
+def _has_unsubscribe_link(body: str, links: list[str]) -> bool:
+    if _UNSUBSCRIBE_URL.search(body):
+        return True
+    return any("unsubscribe" in link.lower() for link in links)
+
+
+def check_proof_target(addresses: list[str], limit: int) -> list[Finding]:
+    """At most `limit` proof addresses (ACS: 100)."""
+    if len(addresses) <= limit:
+        return []
+    message = f"the proof target has {len(addresses)} addresses; at most {limit} are allowed"
+    return [Finding("error", "proofs", message)]
 
 
 _HREF = re.compile(r"""(?:href|src)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""The scheduler: jobs that come due with time (late reports, validity ends, releases)."""
+"""The scheduler: jobs that come due with time (reports, starts, validity ends, releases)."""
 
 from mailcast.schedule.tick import JOBS, run_due_jobs, run_forever
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from mailcast.context import Context
 from mailcast.feedback import inbound, quarantine
+from mailcast.recurring.occurrences import run_due_occurrences
+from mailcast.schedule.starts import start_due_deliveries
 from mailcast.schedule.validity import end_validity
 from mailcast.stats.rates import refresh_due_rates
 
@@ -24,9 +26,17 @@ def _retry_reports(ctx: Context) -> dict[str, int]:
     return {"reports_retried": inbound.retry_reports(ctx)}
 
 
+def _start_scheduled(ctx: Context) -> dict[str, int]:
+    return {"deliveries_started": start_due_deliveries(ctx)}
+
+
 def _end_validity(ctx: Context) -> dict[str, int]:
     ended = end_validity(ctx)
-    return {"deliveries_finished": ended.finished, "retries_failed": ended.failed}
+    return {
+        "deliveries_finished": ended.finished,
+        "retries_failed": ended.failed,
+        "messages_not_sent": ended.not_sent,
+    }
 
 
 def _release_addresses(ctx: Context) -> dict[str, int]:
@@ -42,9 +52,11 @@ def _refresh_rates(ctx: Context) -> dict[str, int]:
 # In this order: reports applied late first, so the end of validity sees their outcome.
 JOBS: dict[str, Job] = {
     "reports": _retry_reports,
+    "scheduled": _start_scheduled,
     "validity": _end_validity,
     "quarantine": _release_addresses,
     "rates": _refresh_rates,
+    "recurring": run_due_occurrences,
 }
 
 

@@ -28,6 +28,9 @@ from mailcast.store.messages import ClaimedMessage
 from mailcast.tracking.links import LinkTracker
 
 _UNREACHABLE_RETRY = dt.timedelta(seconds=5)
+# How soon a pause, stop or error decided elsewhere reaches the messages this worker holds.
+_STATE_CHECK_SECONDS = 0.1
+_STILL_SENDING = (DeliveryState.SENDING, DeliveryState.SENT)
 
 
 @dataclass
@@ -70,6 +73,8 @@ class SendEngine:
         self._wake = asyncio.Event()
         self._limiter = RateLimiter(self.send_settings.rate_per_second)
         self._consecutive_unreachable = 0
+        self._render_failures: Counter[int] = Counter()  # per delivery, while none rendered
+        self._rendered: set[int] = set()
 
     # --- the coordinator ------------------------------------------------------------------
 
@@ -88,12 +93,15 @@ class SendEngine:
 
     async def _coordinate(self, until_idle: bool, stop: asyncio.Event | None) -> None:
         loop = asyncio.get_running_loop()
-        next_refresh = next_heartbeat = 0.0
+        next_refresh = next_heartbeat = next_state_check = 0.0
         while not (stop and stop.is_set()):
             await self._flush()
             if loop.time() >= next_refresh:
                 await asyncio.to_thread(self._refresh_sendable)
                 next_refresh = loop.time() + self.send_settings.poll_seconds
+            elif self._outstanding and loop.time() >= next_state_check:
+                await asyncio.to_thread(self._check_states)
+                next_state_check = loop.time() + _STATE_CHECK_SECONDS
             if loop.time() >= next_heartbeat:
                 await asyncio.to_thread(self._extend_leases)
                 next_heartbeat = loop.time() + self.send_settings.lease_seconds / 3
@@ -135,6 +143,20 @@ class SendEngine:
             for row in rows
             if row["validity_ends_at"] is None or row["validity_ends_at"] > now
         }
+
+    def _check_states(self) -> None:
+        """Drop the deliveries paused, stopped or failed since the last refresh.
+
+        The messages held for them then go back to the queue without being sent.
+        """
+        sending = [i for i, s in self._sendable.items() if s.state is DeliveryState.SENDING]
+        if not sending:
+            return
+        with self.ctx.db.read() as conn:
+            states = delivery_store.states_of(conn, sending)
+        for delivery_id in sending:
+            if states.get(delivery_id) not in _STILL_SENDING:
+                self._sendable.pop(delivery_id, None)
 
     def _sendable_from(self, row: RowMapping) -> _Sendable:
         key = (row["id"], row["version"])
@@ -217,7 +239,8 @@ class SendEngine:
                 delivery_store.fail_sending(conn, delivery_id, reason, now)
             for delivery_id in moves.keys() - fatal.keys():
                 self._finish(conn, delivery_id, now)
-                # A message given back after its delivery was stopped will never leave.
+            # A message given back once its delivery stopped, failed or ended will never leave.
+            for delivery_id in moves.keys() | fatal.keys():
                 message_store.mark_not_sent(conn, delivery_id, now)
         self.stats.batches += 1
 
@@ -240,7 +263,9 @@ class SendEngine:
         try:
             composed = sendable.composer.compose(_recipient(msg), now)
         except (RenderError, ValueError) as exc:
+            self._render_failed(msg.delivery_id, str(exc))
             return outcomes.unrenderable(msg, sendable.mode, str(exc), now)
+        self._rendered.add(msg.delivery_id)
         await self._limiter.acquire()
         envid = composed.envelope_from.split("@", 1)[0]
         reply = await connection.send(
@@ -263,14 +288,31 @@ class SendEngine:
                 msg, sendable.mode, reply, header, now, sendable.validity_ends_at
             )
         if reply.kind is ReplyKind.FATAL:
-            self._fatal[msg.delivery_id] = reply.text
-            return outcomes.released(msg)
+            self._give_up(msg.delivery_id, reply.text)
+            # Not later than that: a sent delivery's retries wait there while it lasts.
+            return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
         self._consecutive_unreachable += 1
         if self._consecutive_unreachable >= self.send_settings.max_consecutive_errors:
-            self._fatal[msg.delivery_id] = f"relay unreachable: {reply.text}"
+            self._give_up(msg.delivery_id, f"relay unreachable: {reply.text}")
         # Not handed over: back in the queue a little later, while the relay recovers.
         await asyncio.sleep(min(0.1 * self._consecutive_unreachable, 5.0))
         return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
+
+    def _render_failed(self, delivery_id: int, error: str) -> None:
+        """The first N messages of a delivery all failing to render: it fails for everyone."""
+        if delivery_id in self._rendered:
+            return  # it renders for some: those it fails for are failed one by one
+        self._render_failures[delivery_id] += 1
+        if self._render_failures[delivery_id] >= self.send_settings.max_render_failures:
+            self._give_up(delivery_id, f"the template fails for every recipient: {error}")
+
+    def _give_up(self, delivery_id: int, reason: str) -> None:
+        """The send of this delivery cannot go on: it goes to error at the next write.
+
+        The messages held for it from now on go back to the queue, to be marked not sent.
+        """
+        self._fatal[delivery_id] = reason
+        self._sendable.pop(delivery_id, None)
 
 
 def _recipient(msg: ClaimedMessage) -> Recipient:

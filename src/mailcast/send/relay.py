@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import Enum
 
 import aiosmtplib
 
 from mailcast.config import RelaySettings
+from mailcast.send.metrics import RELAY_LATENCY
 
 _QUEUE_ID = re.compile(r"(?:queued as|id=)\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
 _QUIT_SECONDS = 5.0
@@ -21,6 +23,11 @@ class ReplyKind(Enum):
     REFUSED = "refused"  # the relay answered the hand-off with a 4xx or 5xx
     UNREACHABLE = "unreachable"  # no answer: the message may or may not have been taken
     FATAL = "fatal"  # retrying cannot help (authentication or TLS refused)
+
+
+# A command refused because the relay wants a login first (RFC 4954): a fault of the relay
+# settings, not of the recipient, and one that retrying will not cure.
+_AUTHENTICATION_REQUIRED = 530
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,14 @@ class Envelope:
     envid: str | None = None
 
 
+class _SessionFailed(Exception):
+    """The session with the relay could not be opened; the reply says whether for good."""
+
+    def __init__(self, reply: RelayReply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
 def _xtext(value: str) -> str:
     """RFC 3461 xtext: '+', '=' and non-printables as +HH."""
     return "".join(c if 33 <= ord(c) <= 126 and c not in "+=" else f"+{ord(c):02X}" for c in value)
@@ -59,23 +74,34 @@ class RelayConnection:
         if self._smtp is not None and self._smtp.is_connected:
             return self._smtp
         s = self.settings
+        # TLS and login are separate steps so that each failure is told apart.
         smtp = aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
             timeout=s.timeout,
             use_tls=s.tls == "implicit",
-            start_tls=s.tls == "starttls",
+            start_tls=False,
             tls_context=ssl.create_default_context() if s.tls != "none" else None,
-            username=s.username,
-            password=s.password,
         )
-        await smtp.connect()
-        if smtp.last_ehlo_response is None:
-            await smtp.ehlo()  # the DSN options depend on what the relay advertises
+        try:
+            await _open_session(smtp, s)
+        except _SessionFailed:
+            smtp.close()
+            raise
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            smtp.close()
+            code = getattr(exc, "code", 0)
+            reply = RelayReply(ReplyKind.UNREACHABLE, code, f"{type(exc).__name__}: {exc}")
+            raise _SessionFailed(reply) from exc
         self._smtp = smtp
         return smtp
 
     async def send(self, envelope: Envelope) -> RelayReply:
+        """Hand one message over; the whole SMTP transaction feeds the latency histogram."""
+        with RELAY_LATENCY.time():
+            return await self._transaction(envelope)
+
+    async def _transaction(self, envelope: Envelope) -> RelayReply:
         try:
             smtp = await self._connected()
             mail_options, rcpt_options = self._dsn_options(smtp, envelope)
@@ -87,20 +113,19 @@ class RelayConnection:
                 rcpt_options=rcpt_options,
             )
             return RelayReply(ReplyKind.ACCEPTED, 250, text)
+        except _SessionFailed as exc:
+            return exc.reply
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]
             return RelayReply(ReplyKind.REFUSED, refused.code, refused.message)
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            await self.close()
-            return RelayReply(ReplyKind.FATAL, exc.code, f"authentication refused: {exc.message}")
         except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == _AUTHENTICATION_REQUIRED:
+                await self.close()
+                return _fatal(exc.code, f"authentication required: {exc.message}")
             if exc.code in (421, -1) or not 400 <= exc.code < 600:
                 await self.close()
                 return RelayReply(ReplyKind.UNREACHABLE, exc.code, exc.message)
             return RelayReply(ReplyKind.REFUSED, exc.code, exc.message)
-        except ssl.SSLError as exc:
-            await self.close()
-            return RelayReply(ReplyKind.FATAL, 0, f"TLS could not be negotiated: {exc}")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self.close()
             return RelayReply(ReplyKind.UNREACHABLE, 0, f"{type(exc).__name__}: {exc}")
@@ -123,3 +148,42 @@ class RelayConnection:
                 await asyncio.wait_for(smtp.quit(), _QUIT_SECONDS)
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 smtp.close()
+
+
+async def _open_session(smtp: aiosmtplib.SMTP, settings: RelaySettings) -> None:
+    """Connect, negotiate TLS, log in; _SessionFailed (FATAL) when retrying cannot help."""
+    try:
+        await smtp.connect()
+    except aiosmtplib.SMTPConnectError as exc:
+        if isinstance(exc.__cause__, ssl.SSLError):  # the implicit TLS handshake failed
+            failure = f"TLS could not be negotiated: {exc.__cause__}"
+            raise _SessionFailed(_fatal(0, failure)) from exc
+        raise
+    if settings.tls == "starttls":
+        await _step(smtp.starttls(), "TLS could not be negotiated")
+    if settings.username is not None:
+        login = smtp.login(settings.username, settings.password or "")
+        await _step(login, "authentication refused")
+    if smtp.last_ehlo_response is None:
+        await smtp.ehlo()  # the DSN options depend on what the relay advertises
+
+
+async def _step(command: Awaitable[object], failure: str) -> None:
+    """A session step the relay refuses for good (5xx, not offered, TLS handshake) is FATAL.
+
+    A 4xx (454: try again later) and a lost connection go on up, to be retried.
+    """
+    try:
+        await command
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        raise
+    except aiosmtplib.SMTPResponseException as exc:
+        if exc.code < 500:
+            raise
+        raise _SessionFailed(_fatal(exc.code, f"{failure}: {exc.code} {exc.message}")) from exc
+    except (aiosmtplib.SMTPException, ssl.SSLError) as exc:
+        raise _SessionFailed(_fatal(0, f"{failure}: {exc}")) from exc
+
+
+def _fatal(code: int, text: str) -> RelayReply:
+    return RelayReply(ReplyKind.FATAL, code, text)

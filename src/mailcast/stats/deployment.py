@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import RowMapping
+
 from mailcast.context import Context
-from mailcast.domain import DeliveryState, ExclusionReason, Kpis, StatusCounts, kpis
+from mailcast.domain import (
+    DeliveryState,
+    ExclusionReason,
+    Kpis,
+    ShownState,
+    StatusCounts,
+    kpis,
+    shown_state,
+)
 from mailcast.store import counters as counter_store
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
@@ -31,6 +42,8 @@ class Deployment:
     error_reason: str | None
     # When the open and click rates were last refreshed; None: not yet.
     rates_refreshed_at: dt.datetime | None = None
+    # Sending or sent, with nothing left to send but retries: it reads "sending (retry)".
+    only_retries_left: bool = False
 
     @property
     def progress(self) -> float:
@@ -56,4 +69,20 @@ def deployment(ctx: Context, delivery_id: int) -> Deployment:
             in_flight=message_store.count_in_flight(conn, delivery_id),
             error_reason=delivery["error_reason"],
             rates_refreshed_at=refreshed_at,
+            only_retries_left=bool(message_store.only_retries_left(conn, [delivery_id])),
         )
+
+
+def display_state(d: Deployment) -> ShownState:
+    """The delivery's state as shown: label, Stibee's word, colour."""
+    return shown_state(d.state, only_retries_left=d.only_retries_left)
+
+
+def display_states(ctx: Context, rows: Sequence[RowMapping]) -> dict[int, ShownState]:
+    """The shown state of each delivery row (of store.deliveries), by id, in one query."""
+    with ctx.db.read() as conn:
+        retrying = message_store.only_retries_left(conn, [row["id"] for row in rows])
+    return {
+        row["id"]: shown_state(DeliveryState(row["state"]), only_retries_left=row["id"] in retrying)
+        for row in rows
+    }

@@ -52,6 +52,24 @@ def set_prepared_counts(
     )
 
 
+def add_prepared_counts(
+    conn: Connection, delivery_id: int, to_deliver: int, excluded: int, now: dt.datetime
+) -> None:
+    """Add newly queued messages and exclusions to the figures (negative: take them back)."""
+    if to_deliver or excluded:
+        c = delivery_counters.c
+        conn.execute(
+            update(delivery_counters)
+            .where(c.delivery_id == delivery_id)
+            .values(
+                to_deliver=c.to_deliver + to_deliver,
+                queued=c.queued + to_deliver,
+                excluded=c.excluded + excluded,
+                updated_at=now,
+            )
+        )
+
+
 def apply_status_moves(
     conn: Connection,
     moves: dict[int, Counter[tuple[MessageStatus, MessageStatus]]],

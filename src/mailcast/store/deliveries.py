@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
@@ -58,6 +59,62 @@ def move_delivery(
     return get_delivery(conn, delivery_id)
 
 
+def back_to_draft(conn: Connection, delivery_id: int, now: dt.datetime, **values: Any) -> None:
+    """Back to draft, its preparation and approval forgotten: both must be done again (ACS)."""
+    move_delivery(
+        conn,
+        delivery_id,
+        DeliveryState.DRAFT,
+        now,
+        prepared_version=None,
+        approved_version=None,
+        approved_by=None,
+        **values,
+    )
+    clear_preparation(conn, delivery_id, now)
+
+
+def due_scheduled(conn: Connection, now: dt.datetime) -> list[RowMapping]:
+    """Scheduled deliveries whose send date has come: id and validity_hours."""
+    query = (
+        select(deliveries.c.id, deliveries.c.validity_hours)
+        .where(deliveries.c.state == DeliveryState.SCHEDULED, deliveries.c.send_at <= now)
+        .order_by(deliveries.c.send_at, deliveries.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def start_scheduled(
+    conn: Connection, delivery_id: int, now: dt.datetime, validity_ends_at: dt.datetime
+) -> bool:
+    """Start a scheduled delivery whose date has come; False if it was not scheduled any more.
+
+    The guard is in the UPDATE itself: when several schedulers try, one starts it; a schedule
+    cancelled meanwhile is left alone.
+    """
+    check_transition(DeliveryState.SCHEDULED, DeliveryState.SENDING)
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.state == DeliveryState.SCHEDULED,
+            deliveries.c.send_at <= now,
+        )
+        .values(
+            state=DeliveryState.SENDING,
+            started_at=now,
+            validity_ends_at=validity_ends_at,
+            updated_at=now,
+        )
+    )
+    return bool(result.rowcount)
+
+
+def states_of(conn: Connection, delivery_ids: Collection[int]) -> dict[int, DeliveryState]:
+    query = select(deliveries.c.id, deliveries.c.state).where(deliveries.c.id.in_(delivery_ids))
+    return {int(i): DeliveryState(state) for i, state in conn.execute(query)}
+
+
 def fail_sending(conn: Connection, delivery_id: int, reason: str, now: dt.datetime) -> bool:
     """Put a sending delivery in error, saying why; a delivery in any other state is left."""
     result = conn.execute(
@@ -108,3 +165,18 @@ def clear_preparation(conn: Connection, delivery_id: int, now: dt.datetime) -> N
     conn.execute(exclusions.delete().where(exclusions.c.delivery_id == delivery_id))
     conn.execute(messages.delete().where(messages.c.delivery_id == delivery_id))
     set_prepared_counts(conn, delivery_id, to_deliver=0, excluded=0, now=now)
+
+
+def deliveries_page(
+    conn: Connection,
+    states: tuple[DeliveryState, ...] = (),
+    before: int | None = None,
+    limit: int = 100,
+) -> list[RowMapping]:
+    """Deliveries newest first, in the given states (all when none), with ids below `before`."""
+    query = select(deliveries)
+    if states:
+        query = query.where(deliveries.c.state.in_(states))
+    if before is not None:
+        query = query.where(deliveries.c.id < before)
+    return list(conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit)).mappings())

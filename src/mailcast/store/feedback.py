@@ -123,8 +123,14 @@ def record_feedback(
 
 # --- the end of the validity period ---------------------------------------------------------
 
-# Deliveries whose messages may still be retried or reported on until the validity ends.
-ENDING_STATES = (DeliveryState.SENT, DeliveryState.STOPPED)
+# Deliveries whose messages may still be retried or reported on until the validity ends; a
+# send still going, or paused, when it ends is finished too (schedule/validity.py).
+ENDING_STATES = (
+    DeliveryState.SENT,
+    DeliveryState.STOPPED,
+    DeliveryState.SENDING,
+    DeliveryState.PAUSED,
+)
 
 
 def deliveries_past_validity(conn: Connection, now: dt.datetime) -> list[int]:

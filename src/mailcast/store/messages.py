@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,13 +82,21 @@ def claim_batch(
     lease_until: dt.datetime,
     limit: int,
 ) -> list[ClaimedMessage]:
-    """Mark up to `limit` due messages in flight for this worker; others skip locked rows."""
+    """Mark up to `limit` due messages in flight for this worker; others skip locked rows.
+
+    Only while the delivery sends: a pause or stop committed a moment ago stops the claims.
+    """
+    sending = exists().where(
+        deliveries.c.id == delivery_id,
+        deliveries.c.state.in_((DeliveryState.SENDING, DeliveryState.SENT)),
+    )
     due = (
         select(messages.c.id)
         .where(
             messages.c.send_state == SendState.WAITING,
             messages.c.delivery_id == delivery_id,
             or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+            sending,
         )
         .order_by(messages.c.id)
         .limit(limit)
@@ -195,8 +203,14 @@ def record_batch(
     write_outcomes(conn, RECORDED_COLUMNS, rows, new_events, moves, now, worker=worker)
 
 
-def finish_sending(conn: Connection, delivery_id: int, now: dt.datetime) -> bool:
-    """Mark a delivery sent once no message of it waits for its first hand-off."""
+def finish_sending(
+    conn: Connection, delivery_id: int, now: dt.datetime, *, period_over: bool = False
+) -> bool:
+    """Mark a delivery sent once no message of it waits for its first hand-off.
+
+    A recurring delivery's period delivery takes more recipients until its period is over:
+    only the recurring job, which knows that (`period_over`), marks it sent.
+    """
     unsent = exists().where(
         messages.c.delivery_id == delivery_id, messages.c.status == MessageStatus.QUEUED
     )
@@ -206,6 +220,7 @@ def finish_sending(conn: Connection, delivery_id: int, now: dt.datetime) -> bool
             deliveries.c.id == delivery_id,
             deliveries.c.state == DeliveryState.SENDING,
             ~unsent,
+            deliveries.c.aggregate_period.is_(None) | period_over,
         )
         .values(state=DeliveryState.SENT, sent_at=now, updated_at=now)
     )
@@ -231,23 +246,42 @@ def sending_log(
     return list(conn.execute(query).mappings())
 
 
-def mark_not_sent(conn: Connection, delivery_id: int, now: dt.datetime) -> int:
-    """Messages of a stopped delivery still waiting for their first hand-off are never sent."""
-    stopped = exists().where(
-        deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.STOPPED
-    )
+# The states in which a message still waiting for its first hand-off will never leave, and
+# what its line in the sending log says when no reason is given.
+NOT_SENT_REASONS = {
+    DeliveryState.STOPPED: "not sent: the delivery was stopped",
+    DeliveryState.SKIPPED: "not sent: the occurrence was skipped",
+    DeliveryState.ERROR: "not sent: the send could not go on",
+    DeliveryState.FINISHED: "not sent: the validity period ended before it was handed over",
+}
+
+
+def mark_not_sent(
+    conn: Connection, delivery_id: int, now: dt.datetime, reason: str | None = None
+) -> int:
+    """Messages waiting for their first hand-off in a delivery that sends no more never leave.
+
+    Without a reason, the lines read as the delivery's earlier not-sent lines (a worker gives
+    back what it held when the stop came: those read as the stop's), or as its state says.
+    Once in one of these states a delivery never leaves them, so the state read here holds.
+    """
+    delivery = conn.execute(
+        select(deliveries.c.state, deliveries.c.error_reason).where(deliveries.c.id == delivery_id)
+    ).first()
+    if delivery is None or delivery.state not in NOT_SENT_REASONS:
+        return 0
+    reason = reason or _not_sent_reason(conn, delivery_id) or _state_reason(delivery)
     result = conn.execute(
         update(messages)
         .where(
             messages.c.delivery_id == delivery_id,
             messages.c.status == MessageStatus.QUEUED,
             messages.c.send_state == SendState.WAITING,
-            stopped,
         )
         .values(
             status=MessageStatus.NOT_SENT,
             send_state=SendState.DONE,
-            smtp_response="not sent: the delivery was stopped",
+            smtp_response=reason,
             updated_at=now,
         )
     )
@@ -256,6 +290,39 @@ def mark_not_sent(conn: Connection, delivery_id: int, now: dt.datetime) -> int:
         move = Counter({(MessageStatus.QUEUED, MessageStatus.NOT_SENT): count})
         apply_status_moves(conn, {delivery_id: move}, now)
     return count
+
+
+def _not_sent_reason(conn: Connection, delivery_id: int) -> str | None:
+    query = (
+        select(messages.c.smtp_response)
+        .where(messages.c.delivery_id == delivery_id, messages.c.status == MessageStatus.NOT_SENT)
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
+def _state_reason(delivery: Any) -> str:
+    reason = NOT_SENT_REASONS[DeliveryState(delivery.state)]
+    return f"{reason} ({delivery.error_reason})" if delivery.error_reason else reason
+
+
+def only_retries_left(conn: Connection, delivery_ids: Collection[int]) -> set[int]:
+    """The sending or sent deliveries among these with retries to send and no first hand-off."""
+    first_hand_off = exists().where(
+        messages.c.delivery_id == deliveries.c.id, messages.c.status == MessageStatus.QUEUED
+    )
+    retry = exists().where(
+        messages.c.delivery_id == deliveries.c.id,
+        messages.c.send_state != SendState.DONE,
+        messages.c.status != MessageStatus.QUEUED,
+    )
+    query = select(deliveries.c.id).where(
+        deliveries.c.id.in_(delivery_ids),
+        deliveries.c.state.in_((DeliveryState.SENDING, DeliveryState.SENT)),
+        ~first_hand_off,
+        retry,
+    )
+    return {int(i) for i in conn.execute(query).scalars()}
 
 
 def relayed_by_worker(conn: Connection, delivery_id: int) -> dict[str, int]:

@@ -305,3 +305,20 @@ def _email_domain_sqlite(element: email_domain, compiler: SQLCompiler, **kw: Any
 def _email_domain_pg(element: email_domain, compiler: SQLCompiler, **kw: Any) -> str:
     key = compiler.process(element.clauses, **kw)
     return f"substr({key}, strpos({key}, '@') + 1)"
+
+
+def profiles_page(conn: Connection, after: int = 0, limit: int = 100) -> list[RowMapping]:
+    """Profiles by id, the `limit` next ones after the id `after` (keyset pagination)."""
+    query = select(profiles).where(profiles.c.id > after).order_by(profiles.c.id).limit(limit)
+    return list(conn.execute(query).mappings())
+
+
+def lists_of(conn: Connection, profile_id: int) -> list[str]:
+    """The names of the lists the profile belongs to."""
+    query = (
+        select(lists.c.name)
+        .join(list_members, list_members.c.list_id == lists.c.id)
+        .where(list_members.c.profile_id == profile_id)
+        .order_by(lists.c.name)
+    )
+    return list(conn.execute(query).scalars())

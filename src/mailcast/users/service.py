@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from mailcast.clock import Clock
 from mailcast.domain import Action, Role, missing_role
+from mailcast.store import sessions as session_store
 from mailcast.store import users as store
 from mailcast.store.db import Database
 
@@ -126,11 +127,13 @@ def set_roles(db: Database, name: str, roles: Iterable[Role | str]) -> User:
 
 
 def set_password(db: Database, name: str, password: str | None) -> None:
-    """Set or (with None) remove the password; tokens keep working either way."""
+    """Set or (with None) remove the password; tokens keep working, sessions all end."""
     password_hash = _hash(password) if password is not None else None
     with db.write() as conn:
         row = _require(store.find_user(conn, name), name)
         store.update_password_hash(conn, row.id, password_hash)
+        # Whoever logged in with the old password (perhaps not the owner) is logged out.
+        session_store.delete_sessions_of(conn, row.id)
 
 
 def set_disabled(db: Database, name: str, disabled: bool = True) -> None:

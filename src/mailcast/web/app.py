@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mailcast.context import Context
-from mailcast.web import errors, health, tracking, webhooks
+from mailcast.web import api, dashboard, errors, health, metrics, tracking, webhooks
 
 
 def create_app(ctx: Context, *, hits_in_subprocess: bool = False) -> FastAPI:
@@ -20,6 +20,9 @@ def create_app(ctx: Context, *, hits_in_subprocess: bool = False) -> FastAPI:
     app.state.hits_in_subprocess = hits_in_subprocess
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(webhooks.router)
     app.include_router(tracking.router)
+    api.install(app)
+    dashboard.install(app)
     return app

@@ -1,0 +1,78 @@
+"""The bodies of the profile, list and history routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from mailcast.domain import ExclusionReason, FailureReason, FailureType, MessageStatus
+from mailcast.web.api.models import Address, Name, Out
+from mailcast.web.api.types import Text
+
+
+class ProfileIn(BaseModel):
+    email: Address | None = Field(description="Null: a profile without an address.")
+    first_name: Annotated[Text, Field(max_length=200)] | None = None
+    last_name: Annotated[Text, Field(max_length=200)] | None = None
+    attributes: dict[
+        Annotated[Text, Field(max_length=200)], Annotated[Text, Field(max_length=10_000)]
+    ] = {}
+    lists: list[Name] = []
+
+
+class ProfileOut(Out):
+    id: int
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    attributes: dict[str, Any]
+    email_subscribed: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    lists: list[str] | None = Field(None, description="Given when one profile is read.")
+
+
+class ListOut(Out):
+    name: str
+    size: int
+
+
+class RowErrorOut(Out):
+    line: int
+    reason: str
+
+
+class ImportOut(Out):
+    list_name: str
+    rows_read: int
+    imported: int
+    updated: int
+    duplicates_in_file: int
+    error_count: int
+    errors: list[RowErrorOut] = Field(description="The first 1000 rows refused, by line.")
+
+
+class HistoryEntryOut(Out):
+    at: dt.datetime
+    delivery_id: int
+    delivery_name: str
+    address: str | None
+    message_id: int | None
+    status: MessageStatus | None
+    excluded: ExclusionReason | None
+    failure_type: FailureType | None
+    failure_reason: FailureReason | None
+    opens: int
+    clicks: int
+    first_opened_at: dt.datetime | None
+    first_clicked_at: dt.datetime | None
+    unsubscribed_at: dt.datetime | None
+
+
+class HistoryOut(Out):
+    profile_id: int
+    email: str
+    subscribed: bool
+    entries: list[HistoryEntryOut]

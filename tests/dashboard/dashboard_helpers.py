@@ -1,0 +1,139 @@
+"""Helpers of the dashboard tests: the real app on a loopback port, a send worker, a browser.
+
+Test modules build their fixtures from these (a tests/dashboard/conftest.py would be a second
+module named `conftest` for mypy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, Playwright
+
+from mailcast.context import Context
+from mailcast.send.engine import SendEngine
+from mailcast.store.deliveries import get_delivery
+from mailcast.users.service import set_password
+from mailcast.web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+PASSWORD = "correct horse battery"
+# A message that passes every control rule (an unsubscribe link in both bodies).
+MAIL = {
+    "html": '<p>Hi {{ first_name }} <a href="https://example.com/x">x</a>'
+    ' <a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+    "text": "Hi {{ first_name }}, unsubscribe: {{ unsubscribe_url }}",
+}
+WAIT = 30.0  # the most any start or stop may take (not a timing assertion)
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's chromium, headless; never a downloaded browser. Missing: CI fails, else skip."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium package"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+
+
+@contextmanager
+def serving(ctx: Context) -> Iterator[str]:
+    """The whole app (dashboard, API, tracking) under uvicorn on a free port; yields its URL."""
+    config = uvicorn.Config(
+        create_app(ctx), host="127.0.0.1", port=0, lifespan="on", log_config=None
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(WAIT)
+
+
+@contextmanager
+def sending_worker(ctx: Context) -> Iterator[None]:
+    """A send worker on its own thread and event loop, as `mailcast serve` runs one."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    engine = SendEngine(ctx)
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(engine.run(stop=stop))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(WAIT)
+        loop.close()
+
+
+def with_password(ctx: Context, name: str) -> str:
+    set_password(ctx.db, name, PASSWORD)
+    return name
+
+
+def log_in(page: Page, base: str, name: str, password: str = PASSWORD, path: str = "/") -> None:
+    """Open a dashboard path; the login page comes first and leads back to it."""
+    page.goto(f"{base}/dashboard{path}")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def csrf_of(page: Page) -> str:
+    """The session's CSRF token, as every form of the page carries it."""
+    token = page.locator('input[name="csrf"]').first.get_attribute("value")
+    assert token
+    return token
+
+
+def delivery_state(ctx: Context, delivery_id: int) -> str:
+    with ctx.db.read() as conn:
+        return str(get_delivery(conn, delivery_id)["state"])
+
+
+def number(text: str) -> float:
+    found = re.search(r"[\d.]+", text)
+    assert found, text
+    return float(found.group())
+
+
+_CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def form_csrf(html: str) -> str:
+    found = _CSRF_FIELD.search(html)
+    assert found, "the page has no form"
+    return found.group(1)
+
+
+def log_in_client(client: TestClient, name: str, password: str = PASSWORD) -> str:
+    """Log in through the login form; returns the session's CSRF token."""
+    login_page = client.get("/dashboard/login")
+    form = {"csrf": form_csrf(login_page.text), "name": name, "password": password}
+    answer = client.post("/dashboard/login", data=form)
+    assert answer.status_code == 200, answer.text
+    return form_csrf(answer.text)
