@@ -45,7 +45,7 @@ def test_roles_password_disable_and_enable(world: World, ctx: Context) -> None:
     user_id = nobody.user.id
     roles = ada.put(f"/api/users/{user_id}/roles", json={"roles": ["approve_deliveries"]})
     assert roles.json()["roles"] == ["approve_deliveries"]
-    assert nobody.get("/api/me").json()["actions"] == ["approve_delivery"]
+    assert nobody.get("/api/me").json()["actions"] == ["approve_delivery", "read_logs"]
     password = ada.put(f"/api/users/{user_id}/password", json={"password": "long enough pw"})
     assert password.status_code == 204
     assert verify_password(ctx.db, "nobody", "long enough pw") is not None

@@ -109,7 +109,7 @@ def test_the_logs_of_a_delivery_that_does_not_exist_are_404(world: World) -> Non
 
 def test_reading_logs_needs_the_role(world: World, sent: int) -> None:
     for tail in ("messages", "messages.csv", "exclusions", "tracking", "events", "report"):
-        body = assert_problem(world["ann"].get(f"/api/deliveries/{sent}/{tail}"), 403)
+        body = assert_problem(world["nobody"].get(f"/api/deliveries/{sent}/{tail}"), 403)
         assert body["missing_role"] == "prepare_deliveries"
 
 

@@ -102,7 +102,7 @@ def test_the_history_of_a_profile(world: World, mta: SandboxMTA) -> None:
     assert (entry["delivery_id"], entry["status"]) == (delivery_id, "sent")
     missing = world["marie"].get("/api/profiles/history", params={"email": "x@example.com"})
     assert_problem(missing, 404)
-    refused = world["ann"].get("/api/profiles/history", params={"email": "b@example.com"})
+    refused = world["nobody"].get("/api/profiles/history", params={"email": "b@example.com"})
     assert assert_problem(refused, 403)["missing_role"] == "prepare_deliveries"
 
 
