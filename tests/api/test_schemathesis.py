@@ -9,15 +9,12 @@ disable that admin, take its roles or revoke its token, each call makes sure it 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from api_helpers import World, running_app
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -33,6 +30,7 @@ from mailcast.send.engine import send_until_idle
 from mailcast.store.db import Database
 from mailcast.users import service as users
 from mailcast.web.app import create_app
+from mailcast.web.in_thread import WebServer
 
 # Examples per operation and phase: about 60 operations, kept under a minute on both databases.
 MAX_EXAMPLES = 5
@@ -40,28 +38,11 @@ FUZZER = "fuzz-admin"
 CHECK = not_a_server_error
 
 
-class Uvicorn(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the test's thread is not the main one
-        pass
-
-
 @contextmanager
 def served(ctx: Context) -> Iterator[str]:
     """The app under uvicorn on 127.0.0.1 (a free port), in a thread, while in the block."""
-    config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=0, log_level="warning")
-    server = Uvicorn(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with WebServer(ctx) as web:
+        yield web.base_url
 
 
 class Fuzzer:

@@ -10,13 +10,11 @@ import asyncio
 import os
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, Playwright
 
@@ -24,7 +22,7 @@ from mailcast.context import Context
 from mailcast.send.engine import SendEngine
 from mailcast.store.deliveries import get_delivery
 from mailcast.users.service import set_password
-from mailcast.web.app import create_app
+from mailcast.web.in_thread import WebServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -51,22 +49,8 @@ def launch_chromium(playwright: Playwright) -> Browser:
 @contextmanager
 def serving(ctx: Context) -> Iterator[str]:
     """The whole app (dashboard, API, tracking) under uvicorn on a free port; yields its URL."""
-    config = uvicorn.Config(
-        create_app(ctx), host="127.0.0.1", port=0, lifespan="on", log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + WAIT
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(WAIT)
+    with WebServer(ctx) as web:
+        yield web.base_url
 
 
 @contextmanager

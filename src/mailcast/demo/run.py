@@ -31,7 +31,6 @@ from mailcast.context import Context
 from mailcast.demo import readers, sample, timeline
 from mailcast.demo.readers import Readers, Tally
 from mailcast.demo.timeline import Check, Row
-from mailcast.demo.web import WebServer
 from mailcast.domain import DeliveryState, FeedbackMode
 from mailcast.feedback.receiver import BounceReceiver
 from mailcast.sandbox.dsn import Notice
@@ -40,6 +39,7 @@ from mailcast.schedule import run_forever
 from mailcast.send.engine import SendEngine
 from mailcast.stats.compute import compute_stats
 from mailcast.stats.deployment import Deployment, deployment
+from mailcast.web.in_thread import WebServer
 
 DEFAULT_SPEED = 3000.0  # simulated seconds per real second: 5 minutes every tick
 DEMO_VALIDITY_HOURS = 8.0  # (ACS default: 84 h) long enough for every retry to play out

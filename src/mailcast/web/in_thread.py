@@ -1,4 +1,4 @@
-"""The demo's HTTP app: uvicorn on a thread of the demo's process, on a free loopback port."""
+"""The HTTP app under uvicorn on a thread of this process, on a free loopback port (demo, tests)."""
 
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ class WebServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
-        self._thread = threading.Thread(target=self._serve, name="demo-web", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the demo's HTTP app did not start: {self._failure!r}")
+                raise RuntimeError(f"the HTTP app did not start: {self._failure!r}")
             time.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self
