@@ -27,6 +27,19 @@ from mailcast.store.tables import metadata
 from mailcast.users.service import User, add_user
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus"
+_NO_CORPUS = f"needs the shared corpus at {CORPUS}, which is not beside this checkout (CI has it)"
+# For tests that read the corpus when pytest collects them.
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=_NO_CORPUS)
+
+
+def corpus_file(relative: str) -> Path:
+    """A file of the shared corpus; the calling test skips, saying so, where it is absent."""
+    path = CORPUS / relative
+    if not path.exists():
+        pytest.skip(_NO_CORPUS)
+    return path
+
 
 # CI replays the same examples on every run, so a red build always points at a change; local
 # runs keep exploring new ones (and `.hypothesis/` remembers any failure they find).

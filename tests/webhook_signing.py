@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -19,7 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-CORPUS_WEBHOOKS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "webhooks"
+from conftest import corpus_file
+
 CERT_URL = "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-test.pem"
 TOPIC = "arn:aws:sns:us-west-2:123456789012:SES-EJ-B"
 _NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -35,7 +35,57 @@ _SUBSCRIPTION_FIELDS = (
 
 
 def corpus(name: str) -> Any:
-    return json.loads((CORPUS_WEBHOOKS / name).read_text())
+    """A real webhook payload of the shared corpus (the calling test skips where it is absent)."""
+    return json.loads(corpus_file(f"webhooks/{name}").read_text())
+
+
+def _ses_mail(address: str) -> dict[str, Any]:
+    return {
+        "timestamp": "2026-11-20T09:00:00.000Z",
+        "source": "news@mailcast.example",
+        "messageId": "0101019a1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d-000000",
+        "destination": [address],
+        "headersTruncated": False,
+        "headers": [{"name": "To", "value": address}],
+    }
+
+
+def ses_bounce(address: str = "kim@example.com") -> dict[str, Any]:
+    """A permanent SES bounce written here, in the form AWS documents for SES notifications."""
+    return {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [
+                {
+                    "emailAddress": address,
+                    "action": "failed",
+                    "status": "5.1.1",
+                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                }
+            ],
+            "timestamp": "2026-11-20T09:00:01.000Z",
+            "feedbackId": "0101019a1b2c3d4f-0000-4000-8000-000000000001-000000",
+            "reportingMTA": "dsn; a1-2.smtp-out.eu-west-1.amazonses.com",
+        },
+        "mail": _ses_mail(address),
+    }
+
+
+def ses_delivery(address: str = "kim@example.com") -> dict[str, Any]:
+    """An SES delivery notification written here, in the form AWS documents."""
+    return {
+        "notificationType": "Delivery",
+        "delivery": {
+            "timestamp": "2026-11-20T09:00:02.000Z",
+            "processingTimeMillis": 1200,
+            "recipients": [address],
+            "smtpResponse": "250 2.6.0 Message received",
+            "reportingMTA": "a1-2.smtp-out.eu-west-1.amazonses.com",
+        },
+        "mail": _ses_mail(address),
+    }
 
 
 def ses_notification(name: str) -> dict[str, Any]:

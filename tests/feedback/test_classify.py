@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import SHARED
+from conftest import corpus_file
 from mailcast.domain import FailureReason, FailureType
 from mailcast.feedback import classify, providers, smtp
 from mailcast.feedback.model import Finding
@@ -247,7 +247,7 @@ def test_reasons_map_onto_acs_failure_reasons(reason: str, acs: FailureReason) -
 
 
 def test_every_reason_the_labels_use_has_an_acs_reason() -> None:
-    labels = json.loads((SHARED / "corpus/bounces/labels.json").read_text())
+    labels = json.loads(corpus_file("bounces/labels.json").read_text())
     used = {r["reason"] for sample in labels for r in sample["recipients"]} - {"delivered"}
     for reason in used:
         acs = classify.failure_reason(reason)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import RowMapping, func, select
 
 from bounce_mail import Sent, dsn, hand_over, sent
-from conftest import SHARED, Scenario
+from conftest import Scenario, corpus_file
 from mailcast.compose.verp import EnvelopeSigner
 from mailcast.context import Context
 from mailcast.domain import (
@@ -33,7 +33,7 @@ from mailcast.stats.deployment import deployment
 from mailcast.store.feedback import Target
 from mailcast.store.tables import events, inbound_reports, messages
 
-SENDMAIL_BOUNCE = SHARED / "corpus" / "bounces" / "lhost-sendmail-01.eml"
+SENDMAIL_BOUNCE = "bounces/lhost-sendmail-01.eml"
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def _postmaster(ctx: Context) -> str:
 
 def _sendmail_bounce_about(msg: Sent) -> bytes:
     """A real Sendmail bounce from the corpus, its recipient and Message-ID made ours."""
-    raw = SENDMAIL_BOUNCE.read_bytes()
+    raw = corpus_file(SENDMAIL_BOUNCE).read_bytes()
     raw = raw.replace(b"userunknown@bouncehammer.jp", msg.address.encode())
     return raw.replace(
         b"<E1C50F1B-1C83-4820-BC36-AC6FBFBE8568@example.org>", msg.message_id.encode()
@@ -89,7 +89,11 @@ def test_a_real_mtas_bounce_is_matched_by_the_verp_it_was_sent_to(
     ctx: Context, msgs: dict[str, Sent], receiver: BounceReceiver
 ) -> None:
     kim = msgs["kim@example.com"]
-    raw = SENDMAIL_BOUNCE.read_bytes().replace(b"userunknown@bouncehammer.jp", b"kim@example.com")
+    raw = (
+        corpus_file(SENDMAIL_BOUNCE)
+        .read_bytes()
+        .replace(b"userunknown@bouncehammer.jp", b"kim@example.com")
+    )
 
     hand_over(receiver.port, raw, [kim.return_path])
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from dsn_samples import arf_report, auto_reply, exim_notice, postfix_dsn
 from typer.testing import CliRunner
 
-from conftest import SHARED
+from conftest import CORPUS, needs_corpus
 from mailcast.cli import app
 
-CORPUS = SHARED / "corpus" / "bounces"
+BOUNCES = CORPUS / "bounces"
 RECIPIENT_KEYS = [
     "address",
     "action",
@@ -97,8 +97,9 @@ def test_a_file_that_cannot_be_parsed_is_unknown(tmp_path: Path) -> None:
     assert kinds == ["not_bounce", "unknown"]
 
 
+@needs_corpus
 def test_the_real_corpus_through_the_command() -> None:
-    files = sorted(str(p) for p in CORPUS.glob("*.eml"))
+    files = sorted(str(p) for p in BOUNCES.glob("*.eml"))
     code, lines, _ = run(*files, "--json")
     assert code == 0
     objects = [json.loads(line) for line in lines]

@@ -20,11 +20,9 @@ from dsn_samples import (
     yahoo_notice,
 )
 
-from conftest import SHARED
 from mailcast.domain import FailureReason, FailureType
 from mailcast.feedback.parse import RecipientResult, Report, parse_report
 
-CORPUS = SHARED / "corpus" / "bounces"
 HARD, SOFT, IGNORED = FailureType.HARD, FailureType.SOFT, FailureType.IGNORED
 
 

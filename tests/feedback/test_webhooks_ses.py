@@ -14,7 +14,14 @@ from mailcast.domain import FailureReason, FailureType
 from mailcast.feedback.observation import Observation, Seen
 from mailcast.feedback.webhooks import ses, sns
 from mailcast.feedback.webhooks.common import Refused
-from webhook_signing import SnsSigner, corpus, ses_notification, sns_signer
+from webhook_signing import (
+    SnsSigner,
+    corpus,
+    ses_bounce,
+    ses_delivery,
+    ses_notification,
+    sns_signer,
+)
 
 NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 BOUNCE_DOMAIN = "bounces.mailcast.localhost"
@@ -39,7 +46,7 @@ def _one(found: list[Observation]) -> Observation:
 def test_sns_signature_versions_1_and_2_verify(
     signer: SnsSigner, trusted: tuple[x509.Certificate, ...], version: str
 ) -> None:
-    notification = ses_notification("json-amazonses-01.json")
+    notification = ses_bounce()
     envelope = signer.envelope(notification, version=version, subject="Amazon SES Bounce")
     verified = sns.verify(envelope, trusted, NOW)
     assert verified.type == "Notification"
@@ -49,7 +56,7 @@ def test_sns_signature_versions_1_and_2_verify(
 def test_an_altered_sns_message_is_refused(
     signer: SnsSigner, trusted: tuple[x509.Certificate, ...]
 ) -> None:
-    notification = ses_notification("json-amazonses-04.json")
+    notification = ses_delivery()
     envelope = signer.envelope(notification)
     notification["notificationType"] = "Bounce"
     for altered in (
@@ -67,7 +74,7 @@ def test_sns_signed_with_an_untrusted_certificate_is_refused(
 ) -> None:
     stranger = sns_signer()
     with pytest.raises(Refused, match="any trusted certificate"):
-        sns.verify(stranger.envelope(ses_notification("json-amazonses-01.json")), trusted, NOW)
+        sns.verify(stranger.envelope(ses_bounce()), trusted, NOW)
 
 
 def test_the_real_aws_signed_corpus_envelope_is_refused_without_awss_certificate(
@@ -80,9 +87,7 @@ def test_the_real_aws_signed_corpus_envelope_is_refused_without_awss_certificate
 def test_an_expired_trusted_certificate_verifies_nothing() -> None:
     old = sns_signer(not_after=NOW - dt.timedelta(days=1))
     with pytest.raises(Refused, match="any trusted certificate"):
-        sns.verify(
-            old.envelope(ses_notification("json-amazonses-01.json")), (old.certificate,), NOW
-        )
+        sns.verify(old.envelope(ses_bounce()), (old.certificate,), NOW)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +105,7 @@ def test_an_expired_trusted_certificate_verifies_nothing() -> None:
 def test_a_signing_cert_url_off_the_sns_hosts_is_refused(
     signer: SnsSigner, trusted: tuple[x509.Certificate, ...], url: str
 ) -> None:
-    envelope = signer.envelope(ses_notification("json-amazonses-01.json"), cert_url=url)
+    envelope = signer.envelope(ses_bounce(), cert_url=url)
     with pytest.raises(Refused, match="SigningCertURL"):
         sns.verify(envelope, trusted, NOW)
 
@@ -124,11 +129,11 @@ def test_subscription_confirmations_are_verified_too(
 def test_unsigned_or_unknown_sns_messages_are_refused(
     signer: SnsSigner, trusted: tuple[x509.Certificate, ...]
 ) -> None:
-    envelope = signer.envelope(ses_notification("json-amazonses-01.json"))
+    envelope = signer.envelope(ses_bounce())
     with pytest.raises(Refused, match="lacks Signature"):
         sns.verify({k: v for k, v in envelope.items() if k != "Signature"}, trusted, NOW)
     with pytest.raises(Refused, match="not a signed SNS message"):
-        sns.verify(ses_notification("json-amazonses-01.json"), trusted, NOW)
+        sns.verify(ses_bounce(), trusted, NOW)
     with pytest.raises(Refused, match="SignatureVersion"):
         sns.verify({**envelope, "SignatureVersion": "3"}, trusted, NOW)
     with pytest.raises(Refused, match="base64"):
@@ -138,7 +143,7 @@ def test_unsigned_or_unknown_sns_messages_are_refused(
 def test_only_the_configured_topics_are_taken(
     signer: SnsSigner, trusted: tuple[x509.Certificate, ...]
 ) -> None:
-    envelope = signer.envelope(ses_notification("json-amazonses-01.json"))
+    envelope = signer.envelope(ses_bounce())
     sns.verify(envelope, trusted, NOW, topics=[envelope["TopicArn"]])
     with pytest.raises(Refused, match="ses_topic_arns"):
         sns.verify(envelope, trusted, NOW, topics=["arn:aws:sns:us-east-1:1:other"])

@@ -22,7 +22,7 @@ from webhook_signing import (
     SnsSigner,
     corpus,
     sendgrid_signer,
-    ses_notification,
+    ses_delivery,
     sns_signer,
 )
 
@@ -53,7 +53,7 @@ def _kpis(sent: Sent) -> tuple[int, float, float]:
 
 
 def _ses_delivery(sent: Sent, address: str) -> dict[str, Any]:
-    notification = ses_notification("json-amazonses-04.json")
+    notification = ses_delivery()
     notification["mail"]["headers"] = [{"name": "Message-ID", "value": sent.message_id(address)}]
     notification["delivery"]["recipients"] = [address]
     return notification

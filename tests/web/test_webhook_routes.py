@@ -32,6 +32,8 @@ from webhook_signing import (
     SnsSigner,
     corpus,
     sendgrid_signer,
+    ses_bounce,
+    ses_delivery,
     ses_notification,
     sns_signer,
 )
@@ -224,9 +226,8 @@ def test_a_body_over_the_limit_is_refused(
 # --- Amazon SES through SNS -------------------------------------------------------------
 
 
-def _ses_for(sent: Sent, name: str, address: str) -> dict[str, Any]:
-    """A real corpus notification, rewritten to be about one of our messages."""
-    notification = ses_notification(name)
+def _ses_for(sent: Sent, notification: dict[str, Any], address: str) -> dict[str, Any]:
+    """An SES notification, rewritten to be about one of our messages."""
     mail = notification["mail"]
     mail["destination"] = [address]
     mail["headers"] = [
@@ -247,8 +248,8 @@ def _ses_for(sent: Sent, name: str, address: str) -> dict[str, Any]:
 def test_ses_notifications_signed_by_the_trusted_certificate_are_applied(
     hooks: Webhooks, efs_sent: Sent
 ) -> None:
-    bounce = hooks.ses(_ses_for(efs_sent, "json-amazonses-01.json", A))
-    delivery = hooks.ses(_ses_for(efs_sent, "json-amazonses-04.json", B))
+    bounce = hooks.ses(_ses_for(efs_sent, ses_bounce(), A))
+    delivery = hooks.ses(_ses_for(efs_sent, ses_delivery(), B))
 
     assert (bounce.status_code, bounce.json()["applied"]) == (200, 1), bounce.text
     assert (delivery.status_code, delivery.json()["applied"]) == (200, 1), delivery.text
@@ -258,7 +259,7 @@ def test_ses_notifications_signed_by_the_trusted_certificate_are_applied(
 
 
 def test_ses_transient_bounce_is_a_soft_failure(hooks: Webhooks, efs_sent: Sent) -> None:
-    notification = _ses_for(efs_sent, "json-amazonses-01.json", A)
+    notification = _ses_for(efs_sent, ses_bounce(), A)
     notification["bounce"]["bounceType"] = "Transient"
     assert hooks.ses(notification).json()["applied"] == 1
     row = efs_sent.log()[A]
@@ -268,10 +269,10 @@ def test_ses_transient_bounce_is_a_soft_failure(hooks: Webhooks, efs_sent: Sent)
 def test_an_altered_ses_message_is_refused_and_changes_nothing(
     hooks: Webhooks, efs_sent: Sent
 ) -> None:
-    envelope = hooks.sns.envelope(_ses_for(efs_sent, "json-amazonses-04.json", A))
+    envelope = hooks.sns.envelope(_ses_for(efs_sent, ses_delivery(), A))
     altered = json.loads(envelope["Message"])
     altered["notificationType"] = "Bounce"
-    altered["bounce"] = _ses_for(efs_sent, "json-amazonses-01.json", A)["bounce"]
+    altered["bounce"] = _ses_for(efs_sent, ses_bounce(), A)["bounce"]
     envelope["Message"] = json.dumps(altered)
 
     response = hooks.sns_post(envelope)
@@ -282,13 +283,13 @@ def test_an_altered_ses_message_is_refused_and_changes_nothing(
 
 
 def test_ses_signed_with_a_wrong_certificate_is_refused(hooks: Webhooks, efs_sent: Sent) -> None:
-    response = hooks.ses(_ses_for(efs_sent, "json-amazonses-01.json", A), signer=sns_signer())
+    response = hooks.ses(_ses_for(efs_sent, ses_bounce(), A), signer=sns_signer())
     assert response.status_code == 403
     assert _statuses(efs_sent) == _unchanged(efs_sent)
 
 
 def test_ses_with_a_cert_url_off_sns_is_refused(hooks: Webhooks, efs_sent: Sent) -> None:
-    notification = _ses_for(efs_sent, "json-amazonses-01.json", A)
+    notification = _ses_for(efs_sent, ses_bounce(), A)
     envelope = hooks.sns.envelope(notification, cert_url="https://attacker.example/sns.pem")
     response = hooks.sns_post(envelope)
     assert response.status_code == 403
@@ -304,7 +305,7 @@ def test_the_real_aws_signed_envelope_is_refused_when_its_cert_is_not_trusted(
 
 
 def test_an_unsigned_ses_notification_is_refused(hooks: Webhooks, efs_sent: Sent) -> None:
-    raw = _ses_for(efs_sent, "json-amazonses-01.json", A)
+    raw = _ses_for(efs_sent, ses_bounce(), A)
     response = hooks.client.post("/webhooks/ses", json=raw)
     assert response.status_code == 403
     assert _statuses(efs_sent) == _unchanged(efs_sent)
@@ -322,7 +323,7 @@ def test_a_subscription_confirmation_is_logged_not_fetched(
 
 
 def test_an_ses_complaint_denylists_the_address(hooks: Webhooks, efs_sent: Sent) -> None:
-    response = hooks.ses(_ses_for(efs_sent, "json-amazonses-03.json", A))
+    response = hooks.ses(_ses_for(efs_sent, ses_notification("json-amazonses-03.json"), A))
     assert response.json()["applied"] == 1
     with efs_sent.ctx.db.read() as conn:
         state = address_store.get_address_state(conn, address_key(A))
