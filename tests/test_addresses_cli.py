@@ -1,14 +1,17 @@
-"""`mailcast addresses list|release`: the admin's quarantine commands, through the real CLI."""
+"""`mailcast addresses list|search|release|deny|allow|remove`: the admin's address commands."""
 
 from __future__ import annotations
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from address_people import ANGRY, FINE, GONE, people_with_a_past
+from conftest import Scenario
 from mailcast.cli import EXIT_REFUSED, app
 from mailcast.context import Context
 from mailcast.domain import AddressStatus, FailureReason, FailureType, Role
 from mailcast.feedback.quarantine import note_complaint, note_failure
+from mailcast.sandbox.mta import SandboxMTA
 from mailcast.store import addresses as address_store
 from mailcast.users.service import add_user, create_token
 
@@ -149,3 +152,88 @@ def test_bad_requests_get_a_clear_error_and_release_nothing(ctx: Context, admin_
         assert message in result.stderr, (args, result.stderr)
 
     assert status_of(ctx, "a@outage.example") == AddressStatus.QUARANTINE
+
+
+# --- Denylist and allowlist by hand; search; unsubscribes and complaints --------------------
+
+
+def detail_of(ctx: Context, address: str) -> str | None:
+    with ctx.db.read() as conn:
+        row = address_store.get_address_state(conn, address)
+    return None if row is None else row["detail"]
+
+
+@pytest.mark.usefixtures("cli_env", "states")
+def test_an_admin_denies_allows_and_removes_addresses(ctx: Context, admin_token: str) -> None:
+    denied = run(
+        "deny", "--token", admin_token, "Spam@Trap.example", "a@outage.example", "--reason", "trap"
+    )
+    assert denied.exit_code == 0, denied.output
+    assert "2 address(es) put on the denylist" in denied.stdout
+    assert status_of(ctx, "spam@trap.example") == status_of(ctx, "a@outage.example") == "denylist"
+    assert detail_of(ctx, "spam@trap.example") == "put on the denylist by ada: trap"
+
+    again = run("deny", "--token", admin_token, "spam@trap.example")
+    assert "already on the denylist: spam@trap.example" in again.stderr
+    assert "0 address(es) put on the denylist" in again.stdout
+
+    allowed = run("allow", "--token", admin_token, "a@outage.example", "vip@client.example")
+    assert allowed.exit_code == 0, allowed.output
+    assert status_of(ctx, "a@outage.example") == status_of(ctx, "vip@client.example") == "allowlist"
+
+    removed = run("remove", "--token", admin_token, "--from", "allowlist", "vip@client.example")
+    assert removed.exit_code == 0, removed.output
+    assert "taken off the allowlist: vip@client.example" in removed.stdout
+    assert status_of(ctx, "vip@client.example") == "valid"
+    undenied = run("remove", "--token", admin_token, "--from", "denylist", "spam@trap.example")
+    assert status_of(ctx, "spam@trap.example") == "valid", undenied.output
+    not_on = run("remove", "--token", admin_token, "--from", "denylist", "b@outage.example")
+    assert "not on the denylist: b@outage.example" in not_on.stderr
+    assert status_of(ctx, "b@outage.example") == "quarantine"
+
+
+@pytest.mark.usefixtures("cli_env", "states")
+def test_list_changes_are_refused_without_admin_or_with_bad_input(
+    ctx: Context, admin_token: str, marie_token: str
+) -> None:
+    for args in (
+        ("deny", "x@example.com"),
+        ("allow", "x@example.com"),
+        ("remove", "--from", "denylist", "angry@other.example"),
+        ("search", "example"),
+    ):
+        refused = run(args[0], "--token", marie_token, *args[1:])
+        assert refused.exit_code == EXIT_REFUSED, refused.output
+        assert "'admin' is missing" in refused.stderr
+    assert status_of(ctx, "x@example.com") is None
+    assert status_of(ctx, "angry@other.example") == "denylist"
+
+    bad = run("deny", "--token", admin_token, "x@example.com", "not an address")
+    assert bad.exit_code == 1 and "not email addresses: 'not an address'" in bad.stderr
+    long_reason = run("allow", "--token", admin_token, "x@example.com", "--reason", "x" * 501)
+    assert long_reason.exit_code == 1 and "at most 500 characters" in long_reason.stderr
+    wrong_list = run("remove", "--token", admin_token, "--from", "quarantine", "a@outage.example")
+    assert wrong_list.exit_code == 2
+    assert status_of(ctx, "x@example.com") is None
+    assert status_of(ctx, "a@outage.example") == "quarantine"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_search_and_list_show_who_unsubscribed_and_who_complained(
+    ctx: Context, scenario: Scenario, mta: SandboxMTA, admin_token: str
+) -> None:
+    people_with_a_past(ctx, scenario)
+
+    everyone = run("search", "example", "--token", admin_token)
+    assert everyone.exit_code == 0, everyone.output
+    rows = {line.split()[1]: line for line in everyone.stdout.splitlines() if "@" in line}
+    assert set(rows) == {ANGRY, GONE, FINE}
+    assert "denylist" in rows[ANGRY] and "2026-01-05" in rows[ANGRY].split("│")[-2]
+    assert "yes" in rows[GONE].split("│")[-3] and rows[GONE].split()[3] == "valid"
+    assert "yes" not in rows[FINE] and "valid" in rows[FINE]
+
+    assert listed(run("search", "@EXAMPLE.org", "--token", admin_token).stdout) == {GONE}
+    # Without a search: the addresses with a state, and the people who opted out.
+    assert listed(run("list", "--token", admin_token).stdout) == {ANGRY, GONE}
+    assert listed(run("list", "--complained", "--token", admin_token).stdout) == {ANGRY}
+    assert listed(run("list", "--unsubscribed", "--token", admin_token).stdout) == {GONE}

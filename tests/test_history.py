@@ -5,14 +5,25 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from rich.console import Console
+from rich.table import Table
 
+from address_people import ANGRY, FINE, GONE, people_with_a_past
 from conftest import Scenario
 from mailcast.clock import ManualClock
 from mailcast.context import Context
-from mailcast.domain import ExclusionReason, FailureReason, FailureType, MessageStatus
+from mailcast.domain import (
+    AddressStatus,
+    ExclusionReason,
+    FailureReason,
+    FailureType,
+    MessageStatus,
+    Standing,
+)
 from mailcast.sandbox.mta import SandboxMTA
 from mailcast.send.engine import send_until_idle
 from mailcast.stats.history import UnknownProfile, profile_history
+from mailcast.stats.render import history_table
 from mailcast.store import messages as message_store
 from mailcast.store.tracking import record_hits
 from mailcast.tracking.recorder import Hit
@@ -102,3 +113,37 @@ def test_an_unknown_address_is_a_clear_error(ctx: Context) -> None:
     with pytest.raises(UnknownProfile) as raised:
         profile_history(ctx, "nobody@example.com")
     assert str(raised.value) == "no profile has the address 'nobody@example.com'"
+
+
+def test_a_profile_that_complained_does_not_read_subscribed(
+    ctx: Context, scenario: Scenario, mta: SandboxMTA
+) -> None:
+    people_with_a_past(ctx, scenario)
+
+    angry = profile_history(ctx, ANGRY)
+    gone = profile_history(ctx, GONE)
+    fine = profile_history(ctx, FINE)
+
+    assert (angry.standing, angry.subscribed) == (Standing.COMPLAINED, False)
+    assert angry.address_status == AddressStatus.DENYLIST
+    [entry] = angry.entries
+    assert entry.complained_at == ctx.clock.now() == angry.complained_at
+    assert (gone.standing, gone.subscribed, gone.complained_at) == (
+        Standing.UNSUBSCRIBED,
+        False,
+        None,
+    )
+    assert (fine.standing, fine.subscribed, fine.address_status) == (
+        Standing.SUBSCRIBED,
+        True,
+        AddressStatus.VALID,
+    )
+    shown = _rendered(history_table(angry))
+    assert "complained on 2026-01-05" in shown and "address: denylist" in shown
+    assert "subscribed" not in shown.replace("unsubscribed", "")
+
+
+def _rendered(table: Table) -> str:
+    console = Console(width=200, record=True)
+    console.print(table)
+    return console.export_text()

@@ -29,6 +29,9 @@ class RelaySettings(BaseModel):
     timeout: float = 30.0
     # Ask for RFC 3461 DSNs (ENVID, ORCPT, NOTIFY) when the relay advertises DSN.
     request_dsn: bool = True
+    # The relay takes SMTPUTF8 (RFC 6531): addresses whose local part is not ASCII are queued
+    # at preparation, else left out there (smtputf8_required). Domains always go as A-labels.
+    smtputf8: bool = False
 
 
 class SendSettings(BaseModel):
@@ -43,6 +46,8 @@ class SendSettings(BaseModel):
     # A delivery whose first this-many messages all fail to render, none rendering, goes to
     # error: its template fails for every recipient.
     max_render_failures: int = Field(default=20, ge=1)
+    # Preparation blocks a delivery whose message, composed for a recipient, is larger (bytes).
+    max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 
 
 class SandboxSettings(BaseModel):
@@ -95,7 +100,12 @@ class WebSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8025
-    max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    # Request bodies past these caps are refused (413) before anything reads or parses them:
+    # JSON and forms; a provider's webhook post (SendGrid sends up to 1000 events at once);
+    # a CSV import, streamed to a temporary file.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_webhook_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     tick_seconds: float = Field(default=15.0, gt=0, description="how often due jobs run")
     webhooks: WebhookSettings = WebhookSettings()
     # /metrics asks for `Authorization: Bearer <token>` when set; None leaves it open.
@@ -162,6 +172,10 @@ class TrackingSettings(BaseModel):
     # most likely a privacy proxy or a link scanner.
     machine_open_seconds: float = Field(default=3.0, ge=0)
     machine_click_seconds: float = Field(default=2.0, ge=0)
+    # An open (a click on the same link) of the same message less than this after the event
+    # row it would repeat adds to that row's `repeats` instead of a row of its own; 0: a
+    # row per hit. The counters count every hit either way.
+    repeat_window_seconds: float = Field(default=60.0, ge=0)
     # Keep machine events out of the rates (they are always kept in the log).
     exclude_machine_events: bool = True
     # The Deployment block's open and click rates are refreshed this often (ACS: hourly).
@@ -177,6 +191,26 @@ class TypologySettings(BaseModel):
     fatigue_days: float = Field(default=15.0, gt=0)
     # A body without an unsubscribe link blocks the delivery; False makes it a warning.
     unsubscribe_link_required: bool = True
+
+
+class TemplateSettings(BaseModel):
+    """What rendering one template may cost (README, "Template limits").
+
+    A template that passes a limit fails to render, naming the setting; at preparation this
+    is a blocking finding and the preparation stops there.
+    """
+
+    # The largest number `**` or `*` may make, in bits (4096 bits: about 1233 digits).
+    max_number_bits: int = Field(default=4096, ge=64)
+    # The longest string or list one expression may build (`*`, `+`, `~`, padding, join...).
+    max_value_length: int = Field(default=1_000_000, ge=1000)
+    # The most items `range()` may give.
+    max_range: int = Field(default=100_000, ge=1)
+    # The most characters a recipient's subject, HTML and text bodies may render together.
+    max_output_chars: int = Field(default=10_000_000, ge=1000)
+    # Real seconds of rendering for one recipient, and for a whole preparation's renders.
+    recipient_seconds: float = Field(default=2.0, gt=0)
+    preparation_seconds: float = Field(default=1800.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -203,6 +237,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     tracking: TrackingSettings = TrackingSettings()
     typology: TypologySettings = TypologySettings()
+    templates: TemplateSettings = TemplateSettings()
     sessions: SessionSettings = SessionSettings()
 
     @property

@@ -84,6 +84,8 @@ def deployment_table(d: Deployment) -> Table:
     table.add_row("Open rate", f"{d.kpis.open_rate:.2f} %  {refreshed}")
     table.add_row("Click-through rate", f"{d.kpis.click_rate:.2f} %  {refreshed}")
     table.add_row("Excluded at preparation", f"{d.excluded:,}")
+    if d.relayed_more_than_once:
+        table.add_row("Relayed more than once", f"[yellow]{d.relayed_more_than_once:,}[/yellow]")
     if d.error_reason:
         table.add_row("Error", f"[red]{escape(d.error_reason)}[/red]")
     return table

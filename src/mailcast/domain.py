@@ -196,6 +196,8 @@ class ExclusionReason(StrEnum):
     RENDER_ERROR = "render_error"
     # A copy made to retry a delivery leaves out whom the original delivered to (Stibee).
     ALREADY_DELIVERED = "already_delivered"
+    # A local part that is not ASCII needs SMTPUTF8 (RFC 6531), which the relay is not set to take.
+    SMTPUTF8_REQUIRED = "smtputf8_required"
 
 
 class AddressStatus(StrEnum):
@@ -210,6 +212,26 @@ EXCLUDED_ADDRESS_STATUSES = {
     AddressStatus.DENYLIST: ExclusionReason.DENYLISTED,
     AddressStatus.QUARANTINE: ExclusionReason.QUARANTINED,
 }
+
+
+class NotSentReason(StrEnum):
+    """Why a queued message or a retry was not sent: its recipient opted out after preparation."""
+
+    UNSUBSCRIBED = "not sent: unsubscribed after preparation"
+    DENYLISTED = "not sent: denylisted after preparation"
+    QUARANTINED = "not sent: quarantined after preparation"
+
+
+def send_time_opt_out(email_subscribed: bool, address_status: str | None) -> NotSentReason | None:
+    """Preparation's rule on the recipient's choice and address, applied again at each claim.
+
+    An unsubscribed profile, a denylisted or a quarantined address is left out; an allowlisted
+    or erroneous address is sent to (an address has one status: allowlisting lifts the others).
+    """
+    if not email_subscribed:
+        return NotSentReason.UNSUBSCRIBED
+    excluded = EXCLUDED_ADDRESS_STATUSES.get(AddressStatus(address_status or "valid"))
+    return NotSentReason[excluded.name] if excluded is not None else None
 
 
 class EventKind(StrEnum):
@@ -539,6 +561,38 @@ def next_address_state(
 def released_state(at: dt.datetime, detail: str) -> AddressState:
     """An address an admin (or the release job) gave back: valid, its counter at zero."""
     return AddressState(AddressStatus.VALID, 0, None, None, detail, at)
+
+
+# The lists an admin keeps by hand: an address is put on one and taken off it by name.
+ADMIN_LISTS = (AddressStatus.DENYLIST, AddressStatus.ALLOWLIST)
+
+
+def listed_state(
+    state: AddressState | None, status: AddressStatus, at: dt.datetime, detail: str
+) -> AddressState | None:
+    """An address an admin puts on the denylist or allowlist; None when it is there already.
+
+    Its error history stays (it says what happened); the status and its reason are replaced.
+    """
+    current = state or AddressState()
+    if current.status is status:
+        return None
+    return AddressState(status, current.error_count, current.last_error_at, None, detail, at)
+
+
+class Standing(StrEnum):
+    """What a profile's page says of its subscription: a complaint outweighs the rest."""
+
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
+
+
+def standing(email_subscribed: bool, complained: bool) -> Standing:
+    """A profile that complained is never shown as subscribed, whatever its flag says."""
+    if complained:
+        return Standing.COMPLAINED
+    return Standing.SUBSCRIBED if email_subscribed else Standing.UNSUBSCRIBED
 
 
 def automatic_release_at(state: AddressState, policy: QuarantinePolicy) -> dt.datetime | None:

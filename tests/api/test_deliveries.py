@@ -230,3 +230,10 @@ def test_proofs_go_to_their_addresses_and_never_count(world: World, mta: Sandbox
     assert (
         "at most 100" in assert_problem(marie.post(f"{path}/proofs", json=too_many), 409)["detail"]
     )
+
+
+def test_the_preview_keeps_the_operators_template_limits(world: World) -> None:
+    world.ctx.settings.templates.max_value_length = 1000
+    delivery_id = world.draft(subject="Hello {{ 'x' * 5000 }}")
+    body = assert_problem(world["marie"].get(f"/api/deliveries/{delivery_id}/preview"), 422)
+    assert "templates.max_value_length" in body["detail"]

@@ -16,6 +16,7 @@ from conftest import Scenario
 from mailcast.clock import ManualClock
 from mailcast.context import Context
 from mailcast.sandbox.mta import SandboxMTA
+from mailcast.sandbox.rules import Rule, prefix_rules
 from mailcast.send.engine import send_until_idle
 from mailcast.store import logs as log_store
 from mailcast.tracking.tokens import TokenKind, TrackingToken
@@ -188,3 +189,35 @@ def test_the_tracking_log_and_the_events(world: World, sent: int) -> None:
     own = marie.get(f"/api/messages/{message_id}/events").json()["items"]
     assert [e["kind"] for e in own] == ["relayed", "opened", "clicked"]
     assert {e["message_id"] for e in own} == {message_id}
+
+
+# --- The CSV export is safe to open in a spreadsheet --------------------------------------
+
+FORMULAS = ["=cmd|'/Ccalc'!A0@example.com", "+1+1@example.com", "-2+3@example.com"]
+FORMULA_REPLY = "@SUM(1+1)*cmd|' /C calc'!A0 refused"
+
+
+def test_the_csv_export_never_starts_a_cell_with_a_formula(world: World) -> None:
+    refusing = prefix_rules((Rule("=cmd", 550, FORMULA_REPLY),))
+    with SandboxMTA(port=0, rules=refusing) as mta:
+        world.ctx.settings.relay.port = mta.port
+        world.scenario.audience([*FORMULAS, "plain@example.com"])
+        delivery_id = world.scenario.sending(**CONTENT)
+        send_until_idle(world.ctx)
+    path = f"/api/deliveries/{delivery_id}/messages"
+    logged = {line["id"]: line for line in world["marie"].get(path).json()["items"]}
+    exported = list(csv.DictReader(io.StringIO(world["marie"].get(f"{path}.csv").text)))
+
+    # Each cell that a spreadsheet would run is the logged text after a quote; others as is.
+    by_id = {int(row["id"]): row for row in exported}
+    assert sorted(line["address"] for line in logged.values()) == sorted(
+        [*FORMULAS, "plain@example.com"]
+    )
+    for message_id, line in logged.items():
+        for column in ("address", "smtp_response"):
+            text = line[column] or ""
+            quoted = "'" + text if text[:1] in ("=", "+", "-", "@") else text
+            assert by_id[message_id][column] == quoted, column
+    assert any(line["smtp_response"] == FORMULA_REPLY for line in logged.values())
+    cells = [cell for row in exported for cell in row.values()]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]

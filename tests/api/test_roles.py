@@ -17,8 +17,9 @@ from api_helpers import CONTENT, World, assert_problem, running_app, snapshot
 
 from conftest import Scenario
 from mailcast.context import Context
-from mailcast.domain import ALSO_ALLOWED, Action, Role, effective_roles
+from mailcast.domain import ALSO_ALLOWED, Action, AddressStatus, Role, effective_roles
 from mailcast.sandbox.mta import SandboxMTA
+from mailcast.store.addresses import set_address_status
 from mailcast.users.service import list_tokens, set_disabled
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -93,6 +94,15 @@ def _audience(world: World) -> Params:
 def _quarantined(world: World) -> Params:
     world.quarantine("gone@example.com")
     return {}
+
+
+def _listed(status: AddressStatus) -> Callable[[World], Params]:
+    def setup(world: World) -> Params:
+        with world.ctx.db.write() as conn:
+            set_address_status(conn, "kept@example.com", status, world.ctx.clock.now())
+        return {"address": "kept@example.com"}
+
+    return setup
 
 
 CASES = [
@@ -196,6 +206,30 @@ CASES = [
         Role.ADMIN,
         _quarantined,
         _json({"addresses": ["gone@example.com"]}),
+    ),
+    Case(
+        "POST",
+        "/api/addresses/denylist",
+        Role.ADMIN,
+        request=_json({"addresses": ["spam@example.com"], "reason": "trap"}),
+    ),
+    Case(
+        "DELETE",
+        "/api/addresses/denylist/{address}",
+        Role.ADMIN,
+        _listed(AddressStatus.DENYLIST),
+    ),
+    Case(
+        "POST",
+        "/api/addresses/allowlist",
+        Role.ADMIN,
+        request=_json({"addresses": ["vip@example.com"]}),
+    ),
+    Case(
+        "DELETE",
+        "/api/addresses/allowlist/{address}",
+        Role.ADMIN,
+        _listed(AddressStatus.ALLOWLIST),
     ),
     Case("POST", "/api/users", Role.ADMIN, request=_json({"name": "zed", "roles": []})),
     Case(

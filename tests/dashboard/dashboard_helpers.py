@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from mailcast.context import Context
 from mailcast.send.engine import SendEngine
@@ -34,6 +34,7 @@ MAIL = {
     "text": "Hi {{ first_name }}, unsubscribe: {{ unsubscribe_url }}",
 }
 WAIT = 30.0  # the most any start or stop may take (not a timing assertion)
+TIMEOUT_MS = 15_000  # the most a browser step may wait
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
@@ -44,6 +45,23 @@ def launch_chromium(playwright: Playwright) -> Browser:
             pytest.fail(message)
         pytest.skip(message)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def fresh_page(browser: Browser) -> Iterator[Page]:
+    """A page in a context of its own: no cookie of another test."""
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
 
 
 @contextmanager

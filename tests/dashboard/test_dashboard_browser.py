@@ -11,15 +11,17 @@ import pytest
 from dashboard_helpers import (
     MAIL,
     OUTPUT,
+    TIMEOUT_MS,
+    chromium,
     csrf_of,
     delivery_state,
-    launch_chromium,
+    fresh_page,
     log_in,
     sending_worker,
     serving,
     with_password,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import Scenario
 from mailcast.clock import ManualClock
@@ -27,23 +29,17 @@ from mailcast.context import Context
 from mailcast.sandbox.mta import SandboxMTA
 from mailcast.users.service import User
 
-TIMEOUT_MS = 15_000
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(TIMEOUT_MS)
-    yield context.new_page()
-    context.close()
+    with fresh_page(browser) as opened:
+        yield opened
 
 
 @pytest.fixture

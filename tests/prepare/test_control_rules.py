@@ -10,7 +10,7 @@ import pytest
 from conftest import Scenario
 from mailcast.audience.csv_import import add_profile
 from mailcast.compose.composer import Composer, Recipient
-from mailcast.compose.templates import RenderedContent
+from mailcast.compose.templates import Deadline, RenderedContent
 from mailcast.context import Context
 from mailcast.deliveries.service import DeliveryError, confirm_send, edit_delivery
 from mailcast.domain import DeliveryState, ExclusionReason
@@ -199,9 +199,11 @@ def test_every_recipient_is_rendered_exactly_once_and_the_excluded_never(
     rendered: Counter[str] = Counter()
     real_render = Composer.render
 
-    def counting_render(self: Composer, recipient: Recipient) -> RenderedContent:
+    def counting_render(
+        self: Composer, recipient: Recipient, until: Deadline | None = None
+    ) -> RenderedContent:
         rendered[recipient.address] += 1
-        return real_render(self, recipient)
+        return real_render(self, recipient, until)
 
     monkeypatch.setattr(Composer, "render", counting_render)
 

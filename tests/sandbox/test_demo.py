@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import tempfile
@@ -9,18 +10,26 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mailcast.cli import app
 from mailcast.demo import DemoResult, run_demo
-from mailcast.demo.readers import UNSUBSCRIBES
+from mailcast.demo.readers import READ_FROM, UNSUBSCRIBES
+from mailcast.demo.run import DEMO_VALIDITY_HOURS
 from mailcast.demo.sample import UNKNOWN_USERS
-from mailcast.domain import DeliveryState, FeedbackMode
+from mailcast.domain import DeliveryState, EventKind, FeedbackMode
+from mailcast.store.db import Database
+from mailcast.store.tables import events, messages
 
 pytestmark = pytest.mark.slow
 
 PROFILES = 80
 SPEED = 6000.0  # ten simulated minutes per tick
+
+
+# Readers read within the first half of the validity period, from READ_FROM of it on.
+EARLIEST_READ = dt.timedelta(hours=DEMO_VALIDITY_HOURS) / 2 * READ_FROM
 
 
 def _demo(mode: FeedbackMode, tmp_path: Path) -> tuple[DemoResult, str]:
@@ -63,6 +72,27 @@ def _assert_people_counted(result: DemoResult, output: str) -> None:
     assert re.search(rf"Open rate\s*│\s*{final.kpis.open_rate:.2f} %", output)
 
 
+def _assert_read_after_delivery(workdir: Path) -> None:
+    """Each open came hours after its message was reported delivered, as a person's does.
+
+    An open in the same tick as the success DSN is stamped with the delivery's own time, and
+    the timing rule rightly calls it a privacy proxy: a reader lost from the unique opens.
+    """
+    database = Database(f"sqlite:///{workdir / 'mailcast.db'}")
+    query = (
+        select(events.c.at, events.c.machine, messages.c.delivered_at)
+        .join(messages, messages.c.id == events.c.message_id)
+        .where(events.c.kind == EventKind.OPENED)
+    )
+    with database.read() as conn:
+        opens = conn.execute(query).all()
+    database.dispose()
+    assert opens
+    early = [(at, delivered) for at, _, delivered in opens if at - delivered < EARLIEST_READ]
+    assert early == []
+    assert not any(machine for _, machine, _ in opens)
+
+
 def test_legacy_demo_starts_at_100_percent_and_only_hard_bounces_lower_it(
     tmp_path: Path,
 ) -> None:
@@ -85,6 +115,7 @@ def test_legacy_demo_starts_at_100_percent_and_only_hard_bounces_lower_it(
     assert result.ok, output
     assert "the numbers add up" in output
     _assert_people_counted(result, output)
+    _assert_read_after_delivery(tmp_path)
 
 
 def test_efs_demo_starts_at_0_percent_and_rises_with_success_dsns(tmp_path: Path) -> None:
@@ -103,6 +134,7 @@ def test_efs_demo_starts_at_0_percent_and_rises_with_success_dsns(tmp_path: Path
     assert result.ok, output
     assert "sent in the log" in output and "the numbers add up" in output
     _assert_people_counted(result, output)
+    _assert_read_after_delivery(tmp_path)
 
 
 def test_the_demo_command_exits_zero_when_the_numbers_add_up(

@@ -139,12 +139,12 @@ def test_the_recorder_writes_later_and_loses_nothing_when_stopped(
         for hit in hits:
             recorder.add(hit)
         await asyncio.sleep(0.05)
-        queued = len(sent.events())  # nothing written yet: the hits wait for the batch
+        queued = sent.logged()  # nothing written yet: the hits wait for the batch
         await recorder.stop()
         return queued
 
     assert asyncio.run(run()) == 0
-    assert len(sent.events()) == 150
+    assert sent.logged() == 150
     assert sent.counters()["total_opens"] == 150 and sent.counters()["unique_opens"] == 3
 
 
@@ -159,7 +159,7 @@ def test_a_writer_process_writes_every_hit_and_a_failed_batch_is_kept(
         for hit in hits[:60]:
             recorder.add(hit)
         assert await recorder.flush()
-        written_by_child = len(sent.events())
+        written_by_child = sent.logged()
         assert recorder._writer is not None
         recorder._writer._process.kill()  # the writer dies: the next batch must not be lost
         recorder._writer._process.join()
@@ -172,7 +172,7 @@ def test_a_writer_process_writes_every_hit_and_a_failed_batch_is_kept(
         return written_by_child, kept
 
     assert asyncio.run(run()) == (60, 60)
-    assert len(sent.events()) == 120
+    assert sent.logged() == 120
     assert sent.counters()["total_opens"] == 120 and sent.counters()["unique_opens"] == 3
 
 
@@ -181,7 +181,7 @@ def test_the_app_flushes_answered_pixels_on_shutdown(ctx: Context, sent: Tracked
     with TestClient(app) as client:
         answers = [client.get(sent.pixel(address)) for address in (A, B, C, A)]
         assert all(r.status_code == 200 for r in answers)
-    assert len(sent.events()) == 4
+    assert sent.logged() == 4
     assert sent.counters()["unique_opens"] == 3
 
 

@@ -64,6 +64,10 @@ class Tracked:
             rows = conn.execute(query.order_by(events.c.id)).mappings()
             return [dict(row) for row in rows if row["kind"] in _TRACKING_KINDS]
 
+    def logged(self, kind: EventKind = EventKind.OPENED) -> int:
+        """Hits of this kind in the event log: a row each, and the repeats it counted."""
+        return sum(1 + e["repeats"] for e in self.events() if e["kind"] == kind)
+
     def counters(self) -> dict[str, Any]:
         query = select(delivery_counters).where(delivery_counters.c.delivery_id == self.delivery_id)
         with self.ctx.db.read() as conn:

@@ -216,10 +216,12 @@ def test_an_unconfigured_provider_refuses_everything(ctx: Context, efs_sent: Sen
 def test_a_body_over_the_limit_is_refused(
     configured: Context, client: TestClient, hooks: Webhooks, efs_sent: Sent
 ) -> None:
-    configured.settings.web.max_body_bytes = 2048
+    configured.settings.web.max_webhook_bytes = 2048
     event = {"verp": efs_sent.verp(A), "recipient": A, "event": "bounce", "diagnostic": "x" * 4096}
     response = hooks.generic({"events": [event]})
     assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "web.max_webhook_bytes" in response.json()["detail"]
     assert _statuses(efs_sent) == _unchanged(efs_sent)
 
 

@@ -1,8 +1,10 @@
 """Profile import from CSV files: streamed, validated row by row, merged into the profiles.
 
 The file is read with the csv module one row at a time and written in batches, one
-transaction per batch, so memory does not grow with the file. An import is therefore not
-all-or-nothing: the batches written before a failure stay.
+transaction per batch, so memory does not grow with the file. A row that cannot be imported
+(not UTF-8, a NUL character, a bad address, a value the database refuses) is reported with
+its line and the others are kept: a batch the database refuses is written again row by row,
+each in a savepoint, so only the refused rows are left out. Reasons never go to the logs.
 
 Columns: a header row is required, with an `email` column (header names ignore case,
 surrounding spaces, and spaces or hyphens inside: "E-mail" and "First Name" are known).
@@ -19,39 +21,31 @@ touched, so an import does not resubscribe anyone.
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Connection
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+from mailcast.audience.csv_file import (
+    Columns,
+    ImportFailed,
+    column_key,
+    not_text,
+    open_rows,
+    read_columns,
+)
 from mailcast.clock import Clock
 from mailcast.store import profiles as store
 from mailcast.store.db import Database
 
 MAX_ERROR_DETAILS = 1000
 NAME_LENGTH = 200  # profiles.first_name / last_name
-DELIMITERS = (",", ";", "\t", "|")
-# Bytes that are not UTF-8 come through surrogateescape as lone surrogates.
-_UNDECODED = re.compile("[\udc80-\udcff]")
-
-_KNOWN_COLUMNS = {
-    "email": "email",
-    "e_mail": "email",
-    "email_address": "email",
-    "first_name": "first_name",
-    "firstname": "first_name",
-    "last_name": "last_name",
-    "lastname": "last_name",
-}
-
-
-class ImportFailed(ValueError):
-    """The file cannot be imported at all (no header, no email column, ...)."""
+# What the database may refuse in one row: the batch is then written again row by row.
+_REFUSALS = (DataError, IntegrityError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +58,20 @@ class RowError:
 
 
 @dataclass
-class ImportReport:
-    rows_read: int = 0
+class Tally:
     imported: int = 0  # profiles created
     updated: int = 0  # rows merged into a profile that existed before the import
     duplicates_in_file: int = 0  # rows merged into a profile an earlier row of the file made
+
+    def add(self, other: Tally) -> None:
+        self.imported += other.imported
+        self.updated += other.updated
+        self.duplicates_in_file += other.duplicates_in_file
+
+
+@dataclass
+class ImportReport(Tally):
+    rows_read: int = 0
     error_count: int = 0
     errors: list[RowError] = field(default_factory=list)  # the first MAX_ERROR_DETAILS
 
@@ -85,6 +88,7 @@ class ProfileRow:
     first_name: str | None
     last_name: str | None
     attributes: dict[str, str]
+    line: int = 0  # where the row starts in the file
 
     def merge(self, later: ProfileRow) -> None:
         """What the database does on conflict, done first for duplicates inside a batch."""
@@ -103,12 +107,11 @@ class ProfileRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Columns:
-    names: tuple[str | None, ...]  # per cell: email, first_name, last_name, attribute or None
-
-    @property
-    def width(self) -> int:
-        return len(self.names)
+class Destination:
+    list_id: int
+    # Profiles with a higher id were made by this import: how duplicates are told from
+    # updates without remembering every address of the file.
+    id_watermark: int
 
 
 def import_profiles(
@@ -116,29 +119,21 @@ def import_profiles(
 ) -> ImportReport:
     """Import the profiles of a CSV file into `list_name` (created if missing)."""
     report = ImportReport()
-    with db.write() as conn:
-        list_id = store.ensure_list(conn, list_name, clock.now())
-        # Profiles with a higher id were made by this import: how duplicates are told from
-        # updates without remembering every address of the file.
-        id_watermark = store.max_profile_id(conn)
-    batch: dict[str, ProfileRow] = {}
-    with _open_rows(path) as rows:
-        columns = _read_columns(next(rows, None))
+    with open_rows(path) as rows:
+        columns = read_columns(next(rows, None))
+        destination = _destination(db, list_name, clock)
+        batch: list[ProfileRow] = []
         for line, cells in rows:
             report.rows_read += 1
-            parsed = _parse_row(columns, cells)
+            parsed = _parse_row(columns, line, cells)
             if isinstance(parsed, str):
                 report.add_error(line, parsed)
                 continue
-            if parsed.email in batch:
-                batch[parsed.email].merge(parsed)
-                report.duplicates_in_file += 1
-            else:
-                batch[parsed.email] = parsed
+            batch.append(parsed)
             if len(batch) >= batch_size:
-                _write_batch(db, batch, list_id, id_watermark, clock, report)
-                batch = {}
-    _write_batch(db, batch, list_id, id_watermark, clock, report)
+                _write_batch(db, batch, destination, clock, report)
+                batch = []
+    _write_batch(db, batch, destination, clock, report)
     return report
 
 
@@ -156,7 +151,7 @@ def add_profile(
 
     Raises EmailNotValidError for a bad address; `email=None` makes a profile without one.
     """
-    attrs = {_column_key(key): str(value) for key, value in (attributes or {}).items()}
+    attrs = {column_key(key): str(value) for key, value in (attributes or {}).items()}
     now = clock.now()
     with db.write() as conn:
         if email is None:
@@ -181,87 +176,27 @@ def normalise_email(address: str) -> tuple[str, str]:
     return email, email.casefold()
 
 
-# --- Reading the file -----------------------------------------------------------------------
-
-
-# A row as read: the line it starts on, and its cells or why it could not be read.
-Row = tuple[int, list[str] | str]
-
-
-@contextmanager
-def _open_rows(path: Path) -> Iterator[Iterator[Row]]:
-    """The rows of the file with the line each starts on; blank lines are skipped."""
-    # surrogateescape: a row with bytes that are not UTF-8 is reported, not fatal.
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as file:
-        delimiter = _delimiter(file.readline())
-        file.seek(0)
-        yield _numbered_rows(csv.reader(file, delimiter=delimiter))
-
-
-def _numbered_rows(reader: Any) -> Iterator[Row]:
-    end_of_previous = 0
-    while True:
-        try:
-            cells: list[str] | str = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            # e.g. a cell over the csv field size limit: the row is reported, reading goes on.
-            cells = f"unreadable row: {exc}"
-        # line_num counts physical lines read so far, so a row that spans lines (a quoted
-        # cell with line breaks) starts just after where the previous row ended.
-        start = end_of_previous + 1
-        end_of_previous = reader.line_num
-        if isinstance(cells, str) or any(cell.strip() for cell in cells):
-            yield start, cells
-
-
-def _delimiter(header_line: str) -> str:
-    """The delimiter that makes the header row hold an email column; a comma otherwise."""
-    for delimiter in DELIMITERS:
-        cells = next(csv.reader([header_line], delimiter=delimiter), [])
-        if any(_KNOWN_COLUMNS.get(_column_key(cell)) == "email" for cell in cells):
-            return delimiter
-    return ","
-
-
-def _read_columns(header: Row | None) -> Columns:
-    if header is None:
-        raise ImportFailed("the file is empty: a header row with an 'email' column is needed")
-    line, cells = header
-    if isinstance(cells, str):
-        raise ImportFailed(f"line {line}: the header row is {cells}")
-    names: list[str | None] = []
-    for cell in cells:
-        key = _column_key(cell)
-        name = _KNOWN_COLUMNS.get(key, key) if key else None
-        if name is not None and name in names:
-            raise ImportFailed(f"line {line}: column '{cell.strip()}' appears twice")
-        names.append(name)
-    if "email" not in names:
-        raise ImportFailed(
-            f"line {line}: the header row has no 'email' column (found: "
-            + ", ".join(repr(cell) for cell in cells)
-            + ")"
-        )
-    return Columns(tuple(names))
-
-
-def _column_key(header: str) -> str:
-    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+def _destination(db: Database, list_name: str, clock: Clock) -> Destination:
+    try:
+        with db.write() as conn:
+            list_id = store.ensure_list(conn, list_name, clock.now())
+            return Destination(list_id, store.max_profile_id(conn))
+    except ValueError as exc:
+        raise ImportFailed(str(exc)) from None
 
 
 # --- One row --------------------------------------------------------------------------------
 
 
-def _parse_row(columns: Columns, cells: list[str] | str) -> ProfileRow | str:
+def _parse_row(columns: Columns, line: int, cells: list[str] | str) -> ProfileRow | str:
     """The profile a row describes, or the reason it cannot be imported."""
     if isinstance(cells, str):
         return cells
     if len(cells) != columns.width:
         return f"expected {columns.width} cells, found {len(cells)}"
-    if any(_UNDECODED.search(cell) for cell in cells):
-        return "the row is not valid UTF-8 text"
+    fault = not_text(cells)
+    if fault is not None:
+        return fault
     values: dict[str, str] = {}
     for name, cell in zip(columns.names, cells, strict=True):
         if name is not None and cell.strip():
@@ -278,7 +213,7 @@ def _parse_row(columns: Columns, cells: list[str] | str) -> ProfileRow | str:
     for label, value in (("first_name", first_name), ("last_name", last_name)):
         if value is not None and len(value) > NAME_LENGTH:
             return f"{label} is longer than {NAME_LENGTH} characters"
-    return ProfileRow(email, key, first_name, last_name, values)
+    return ProfileRow(email, key, first_name, last_name, values, line)
 
 
 # --- Writing a batch ------------------------------------------------------------------------
@@ -286,21 +221,74 @@ def _parse_row(columns: Columns, cells: list[str] | str) -> ProfileRow | str:
 
 def _write_batch(
     db: Database,
-    batch: dict[str, ProfileRow],
-    list_id: int,
-    id_watermark: int,
+    batch: list[ProfileRow],
+    destination: Destination,
     clock: Clock,
     report: ImportReport,
 ) -> None:
+    """One transaction for the batch; row by row when the database refuses some row of it."""
     if not batch:
         return
+    try:
+        with db.write() as conn:
+            tally = _upsert(conn, batch, destination, clock)
+    except _REFUSALS:
+        tally = _write_row_by_row(db, batch, destination, clock, report)
+    report.add(tally)
+
+
+def _write_row_by_row(
+    db: Database,
+    batch: list[ProfileRow],
+    destination: Destination,
+    clock: Clock,
+    report: ImportReport,
+) -> Tally:
+    tally, refused = Tally(), []
     with db.write() as conn:
-        existing = store.profile_ids_by_email(conn, list(batch))
-        profile_ids = store.upsert_profiles(
-            conn, [row.values() for row in batch.values()], clock.now()
-        )
-        store.add_members(conn, list_id, profile_ids)
-    made_here = sum(1 for pid in existing.values() if pid > id_watermark)
-    report.duplicates_in_file += made_here
-    report.updated += len(existing) - made_here
-    report.imported += len(batch) - len(existing)
+        for row in batch:
+            try:
+                with conn.begin_nested():
+                    written = _upsert(conn, [row], destination, clock)
+            except _REFUSALS as exc:
+                refused.append(RowError(row.line, _refusal(exc)))
+            else:
+                tally.add(written)
+    for error in refused:  # reported once the rows kept are committed
+        report.add_error(error.line, error.reason)
+    return tally
+
+
+def _upsert(
+    conn: Connection, rows: list[ProfileRow], destination: Destination, clock: Clock
+) -> Tally:
+    merged = _merged(rows)
+    existing = store.profile_ids_by_email(conn, list(merged))
+    profile_ids = store.upsert_profiles(
+        conn, [row.values() for row in merged.values()], clock.now()
+    )
+    store.add_members(conn, destination.list_id, profile_ids)
+    made_here = sum(1 for pid in existing.values() if pid > destination.id_watermark)
+    return Tally(
+        imported=len(merged) - len(existing),
+        updated=len(existing) - made_here,
+        duplicates_in_file=len(rows) - len(merged) + made_here,
+    )
+
+
+def _merged(rows: list[ProfileRow]) -> dict[str, ProfileRow]:
+    """The rows by address, later rows merged into earlier ones (the rows stay as read)."""
+    merged: dict[str, ProfileRow] = {}
+    for row in rows:
+        if row.email in merged:
+            merged[row.email].merge(row)
+        else:
+            merged[row.email] = replace(row, attributes=dict(row.attributes))
+    return merged
+
+
+def _refusal(exc: DBAPIError) -> str:
+    """The database's reason, without the statement or its parameters (other rows' data)."""
+    diagnostic = getattr(exc.orig, "diag", None)
+    message = getattr(diagnostic, "message_primary", None) or str(exc.orig).strip()
+    return f"the database refused the row: {message.splitlines()[0] if message else 'error'}"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mailcast.cli._shared import context, err, out, service_errors
 from mailcast.domain import Role
@@ -31,12 +32,18 @@ def profiles_import(
     list_name: Annotated[str, typer.Option("--list", help="List the profiles join.")],
 ) -> None:
     """Import profiles from a CSV file (header row; an `email` column)."""
-    from mailcast.audience.csv_import import import_profiles
+    from mailcast.audience.csv_import import ImportFailed, import_profiles
 
     ctx = context()
-    report = import_profiles(ctx.db, file, list_name, ctx.clock)
+    try:
+        report = import_profiles(ctx.db, file, list_name, ctx.clock)
+    except ImportFailed as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}; nothing was imported")
+        raise typer.Exit(1) from None
     for error in report.errors:
-        err.print(f"[yellow]line {error.line}:[/yellow] {error.reason}")
+        err.print(f"[yellow]line {error.line}:[/yellow] {escape(error.reason)}")
+    if report.error_count > len(report.errors):
+        err.print(f"(the first {len(report.errors):,} rejected rows are shown)")
     out.print(
         f"{report.rows_read:,} rows read: {report.imported:,} profiles created, "
         f"{report.updated:,} updated, {report.duplicates_in_file:,} duplicates merged, "

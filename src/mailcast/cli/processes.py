@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from contextlib import suppress
 from typing import Annotated
 
@@ -22,11 +23,29 @@ def register(app: typer.Typer) -> None:
 def worker(
     until_idle: Annotated[bool, typer.Option(help="Exit once nothing is left to send.")] = False,
 ) -> None:
-    """Run a send worker (any number may run against one PostgreSQL database)."""
+    """Run a send worker (any number may run against one PostgreSQL database).
+
+    SIGTERM or Ctrl-C stops it cleanly: the messages being handed over finish and are
+    recorded, the others go back to the queue at once. A second signal ends it outright.
+    """
     engine = SendEngine(context())
-    with suppress(KeyboardInterrupt):
-        asyncio.run(engine.run(until_idle=until_idle))
+    with suppress(KeyboardInterrupt):  # the second Ctrl-C: no traceback
+        asyncio.run(_run_until_signalled(engine, until_idle))
     out.print(f"relayed {engine.stats.relayed:,}, refused {engine.stats.refused:,}")
+
+
+async def _run_until_signalled(engine: SendEngine, until_idle: bool) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def stopping() -> None:
+        stop.set()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)  # the next signal acts as it would by default
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping)
+    await engine.run(until_idle=until_idle, stop=stop)
 
 
 def sandbox(

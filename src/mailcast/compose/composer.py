@@ -6,9 +6,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from mailcast.compose.addresses import wire_address
 from mailcast.compose.mime import MessageSkeleton, check_header_value
-from mailcast.compose.templates import CompiledContent, RenderedContent, recipient_context
+from mailcast.compose.templates import (
+    CompiledContent,
+    Deadline,
+    RenderedContent,
+    recipient_context,
+)
 from mailcast.compose.verp import EnvelopeSigner
+from mailcast.config import TemplateSettings
 from mailcast.tracking.links import InstrumentedHtml, LinkTracker, MessageLinks
 
 
@@ -55,6 +62,7 @@ class Composer:
         content: DeliveryContent,
         signer: EnvelopeSigner,
         tracker: LinkTracker | None = None,
+        limits: TemplateSettings | None = None,
     ) -> None:
         check_header_value("From", content.from_addr)
         check_header_value("Reply-To", content.reply_to or "")
@@ -63,13 +71,15 @@ class Composer:
         self.tracker = tracker
         # Compiled as written first: errors then name the author's template, and links are
         # only rewritten in a template whose every tag and expression is closed.
-        self.templates = CompiledContent(content.subject, content.html, content.text)
+        self.templates = CompiledContent(content.subject, content.html, content.text, limits)
         self.html_links = InstrumentedHtml(content.html, (), ())
         self._preview: MessageLinks | None = None
         if tracker is not None:
             self.html_links = tracker.instrument(content.html, content.subject, content.text)
             self._preview = tracker.preview(self.html_links)
-            self.templates = CompiledContent(content.subject, self.html_links.source, content.text)
+            self.templates = CompiledContent(
+                content.subject, self.html_links.source, content.text, limits
+            )
         self.skeleton = MessageSkeleton(
             content.from_addr,
             content.reply_to,
@@ -77,14 +87,19 @@ class Composer:
             has_text=bool(content.text.strip()),
         )
 
-    def render(self, recipient: Recipient) -> RenderedContent:
+    def render(self, recipient: Recipient, until: Deadline | None = None) -> RenderedContent:
         """The recipient's content, with every per-recipient header value checked.
 
         Preparation calls this for each recipient, so whatever would make `compose` refuse
         the message later (a line break in the subject or in the name) is caught here. Links
         come out as the author wrote them, so preparation checks the real URLs.
         """
-        return self._render(recipient, self._preview)
+        return self._render(recipient, self._preview, until)
+
+    def message_size(self, recipient: Recipient, rendered: RenderedContent) -> int:
+        """The size in bytes of the recipient's message as `compose` would build it."""
+        message_id_header = self.signer.message_id_for(self.content.delivery_id, 0)
+        return len(self._build(recipient, rendered, message_id_header, _SIZE_DATE, self._preview))
 
     def compose(self, recipient: Recipient, now: dt.datetime) -> ComposedMessage:
         links = None
@@ -94,8 +109,24 @@ class Composer:
         message_id_header = self.signer.message_id_for(
             self.content.delivery_id, recipient.message_id
         )
-        data = self.skeleton.build(
-            to_addr=recipient.address,
+        return ComposedMessage(
+            message_id=recipient.message_id,
+            envelope_from=self.signer.return_path(recipient.message_id),
+            recipient=wire_address(recipient.address),
+            message_id_header=message_id_header,
+            data=self._build(recipient, rendered, message_id_header, now, links),
+        )
+
+    def _build(
+        self,
+        recipient: Recipient,
+        rendered: RenderedContent,
+        message_id_header: str,
+        now: dt.datetime,
+        links: MessageLinks | None,
+    ) -> bytes:
+        return self.skeleton.build(
+            to_addr=wire_address(recipient.address),
             to_name=_to_name(recipient),
             subject=rendered.subject,
             text=rendered.text,
@@ -104,24 +135,23 @@ class Composer:
             date=now,
             extra_headers=links.headers() if links else (),
         )
-        return ComposedMessage(
-            message_id=recipient.message_id,
-            envelope_from=self.signer.return_path(recipient.message_id),
-            recipient=recipient.address,
-            message_id_header=message_id_header,
-            data=data,
-        )
 
-    def _render(self, recipient: Recipient, links: MessageLinks | None) -> RenderedContent:
+    def _render(
+        self, recipient: Recipient, links: MessageLinks | None, until: Deadline | None = None
+    ) -> RenderedContent:
         check_header_value("To", _to_name(recipient))
         context = recipient_context(
             recipient.address, recipient.first_name, recipient.last_name, recipient.attributes
         )
         if links is not None:
             context.update(links.template_variables())
-        rendered = self.templates.render(context)
+        rendered = self.templates.render(context, until)
         check_header_value("Subject", rendered.subject)
         return rendered
+
+
+# Any date: a Date header has the same length on every day of a two-digit day of month.
+_SIZE_DATE = dt.datetime(2000, 1, 10, tzinfo=dt.UTC)
 
 
 def _to_name(recipient: Recipient) -> str:

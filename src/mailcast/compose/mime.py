@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import re
 import secrets
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
@@ -33,6 +34,30 @@ def encode_address(name: str, value: str) -> bytes:
     check_header_value(name, value)
     display, address = parseaddr(value)
     return encode_header(name, formataddr((display, address), charset="utf-8"))
+
+
+def encode_mailbox(name: str, display: str, address: str) -> bytes:
+    """A recipient's address header; a local part that is not ASCII goes as UTF-8 (RFC 6532).
+
+    Such a message is only relayed with SMTPUTF8 (send/relay.py), which allows UTF-8 headers.
+    """
+    check_header_value(name, display)
+    if address.isascii():
+        return encode_header(name, formataddr((display, address), charset="utf-8"))
+    check_header_value(name, address)
+    mailbox = f"{_phrase(display)} <{address}>" if display else address
+    return f"{name}: {mailbox}\r\n".encode()
+
+
+def _phrase(display: str) -> str:
+    """A display name, quoted where RFC 5322 specials would end it (as formataddr does)."""
+    if not _SPECIALS.search(display):
+        return display
+    return '"' + _ESCAPED.sub(r"\\\g<0>", display) + '"'
+
+
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+_ESCAPED = re.compile(r'[\\"]')
 
 
 def quoted_printable(body: str) -> bytes:
@@ -75,7 +100,7 @@ class MessageSkeleton:
     ) -> bytes:
         headers = [
             self._head,
-            encode_address("To", formataddr((to_name, to_addr))),
+            encode_mailbox("To", to_name, to_addr),
             encode_header("Subject", subject),
             encode_header("Date", format_datetime(date)),
             encode_header("Message-ID", message_id),

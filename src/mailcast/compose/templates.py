@@ -5,17 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Template, TemplateError
+
+from mailcast.compose.bounds import BUDGET_KEY, BoundedEnvironment, Budget, Deadline, LimitExceeded
+from mailcast.config import TemplateSettings
+
+__all__ = ["CompiledContent", "Deadline", "RenderError", "RenderedContent", "TemplateLimitError"]
 
 # No loader: {% include %} and {% import %} cannot reach files. Immutable: templates cannot
 # change the data they are given. StrictUndefined: a misspelt field is an error, not a blank.
-_TEXT_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_HTML_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+# Bounded: numbers, sizes, output and time are limited (compose/bounds.py).
+_TEXT_ENV = BoundedEnvironment(autoescape=False)
+_HTML_ENV = BoundedEnvironment(autoescape=True)
 
 
 class RenderError(ValueError):
     """A template could not be compiled or rendered; the message says where."""
+
+
+class TemplateLimitError(RenderError):
+    """A render passed a limit (templates.* settings); `setting` names it."""
+
+    def __init__(self, message: str, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -48,33 +61,61 @@ def recipient_context(
 class CompiledContent:
     """Subject, HTML and text templates of one delivery, compiled once."""
 
-    def __init__(self, subject: str, html: str, text: str) -> None:
+    def __init__(
+        self, subject: str, html: str, text: str, limits: TemplateSettings | None = None
+    ) -> None:
+        self.limits = limits or TemplateSettings()
         self.subject = _compile(_TEXT_ENV, subject, "subject")
         self.html = _compile(_HTML_ENV, html, "HTML body")
         self.text = _compile(_TEXT_ENV, text, "text body")
 
-    def render(self, context: dict[str, Any]) -> RenderedContent:
+    def render(self, context: dict[str, Any], until: Deadline | None = None) -> RenderedContent:
+        """One recipient's parts, within one budget (and by `until`, the caller's deadline)."""
+        budget = Budget.for_recipient(self.limits, until)
+        bounded = {**context, BUDGET_KEY: budget}
         return RenderedContent(
-            subject=_render(self.subject, context, "subject").strip(),
-            html=_render(self.html, context, "HTML body"),
-            text=_render(self.text, context, "text body"),
+            subject=_render(self.subject, bounded, budget, "subject").strip(),
+            html=_render(self.html, bounded, budget, "HTML body"),
+            text=_render(self.text, bounded, budget, "text body"),
         )
 
 
-def _compile(env: ImmutableSandboxedEnvironment, source: str, part: str) -> Any:
+def _compile(env: BoundedEnvironment, source: str, part: str) -> Template:
     try:
         return env.from_string(source)
     except TemplateError as exc:
         raise RenderError(f"{part}: {_describe(exc)}") from exc
+    except (LimitExceeded, RecursionError, MemoryError) as exc:
+        raise _limit_error(part, exc) from exc
 
 
-def _render(template: Any, context: dict[str, Any], part: str) -> str:
+def _render(template: Template, context: dict[str, Any], budget: Budget, part: str) -> str:
     try:
-        return str(template.render(context))
+        return _generate(template, context, budget)
     except TemplateError as exc:
         raise RenderError(f"{part}: {_describe(exc)}") from exc
+    except (LimitExceeded, RecursionError, MemoryError) as exc:
+        raise _limit_error(part, exc) from exc
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderError(f"{part}: {type(exc).__name__}: {exc}") from exc
+
+
+def _generate(template: Template, context: dict[str, Any], budget: Budget) -> str:
+    """The output piece by piece, its length and the time counted between pieces."""
+    pieces = []
+    for piece in template.generate(context):
+        budget.add_output(len(piece))
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def _limit_error(part: str, exc: BaseException) -> TemplateLimitError:
+    if isinstance(exc, RecursionError):
+        exc = LimitExceeded("recursion depth", "the template nests calls too deeply")
+    elif isinstance(exc, MemoryError):
+        exc = LimitExceeded("memory", "the template needs more memory than the server has")
+    assert isinstance(exc, LimitExceeded)
+    return TemplateLimitError(f"{part}: {exc}", exc.setting)
 
 
 def _describe(exc: TemplateError) -> str:

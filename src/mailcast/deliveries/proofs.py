@@ -163,7 +163,7 @@ def _composer(ctx: Context, delivery: RowMapping) -> Composer:
     s = ctx.settings
     signer = _ProofSigner(ctx.secret, s.bounce_domain, s.message_id_domain)
     try:
-        return Composer(content, signer, LinkTracker.from_context(ctx))
+        return Composer(content, signer, LinkTracker.from_context(ctx), s.templates)
     except (RenderError, ValueError) as exc:
         raise DeliveryError(f"the message cannot be composed: {exc}") from exc
 

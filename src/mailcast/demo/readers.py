@@ -3,9 +3,10 @@
 A fixed share of the recipients the sandbox delivers to (chosen by a hash of the address, so
 every run picks the same ones) read their message a while later, in a browser, over real
 HTTP: they load the open pixel, some follow a link, and a couple use the one-click
-unsubscribe (RFC 8058). They read hours after delivery and say they are a browser, so they
-count as people, not as a privacy proxy or a link scanner (tracking/machine.py). What they
-did is tallied, for the demo to check the counters against.
+unsubscribe (RFC 8058). They read hours after the sandbox reported their message delivered
+(its success DSN) and say they are a browser, so they count as people, not as a privacy
+proxy or a link scanner (tracking/machine.py). What they did is tallied, for the demo to
+check the counters against.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import hashlib
 import heapq
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import httpx2
 
 from mailcast.clock import Clock
 from mailcast.config import SandboxSettings
+from mailcast.sandbox.dsn import Notice
 from mailcast.sandbox.handler import Received
+from mailcast.sandbox.player import SentNotice
 from mailcast.sandbox.rules import Play, Playbook
 from mailcast.tracking.tokens import TokenKind
 
@@ -31,6 +35,7 @@ CLICK_PERCENT = 10  # of the recipients delivered to; they open first
 UNSUBSCRIBES = 2  # readers who do not click but unsubscribe, one-click
 CLICK_AFTER = dt.timedelta(minutes=5)  # after the open
 UNSUBSCRIBE_AFTER = dt.timedelta(minutes=2)  # after the open
+READ_FROM = 0.25  # of `read_within`: the earliest a reader opens, after delivery
 # A person's browser: no proxy, scanner or HTTP library token in it.
 BROWSER = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -76,7 +81,8 @@ class _Read:
 
 
 class Readers:
-    """Plans visits as the sandbox accepts messages (`receive`); makes them when due (`act`)."""
+    """Notes the messages the sandbox accepts (`receive`), plans the visits once they are
+    reported delivered (`delivered`), makes them when due (`act`)."""
 
     def __init__(self, sandbox: SandboxSettings, clock: Clock, read_within: dt.timedelta) -> None:
         self._playbook = Playbook(sandbox, clock)  # who the sandbox delivers to
@@ -84,11 +90,12 @@ class Readers:
         self._lock = threading.Lock()
         self._due: list[Visit] = []
         self._reads: dict[str, _Read] = {}
+        self._undelivered: dict[str, tuple[str, _Read]] = {}  # by recipient
         self.did = Tally()
         self._unsubscribers = 0
 
     def receive(self, message: Received) -> None:
-        """The sandbox's listener (on its loop thread): plan the reads this message brings."""
+        """The sandbox's listener (on its loop thread): note the reads this message brings."""
         for recipient in message.recipients:
             bucket = _hash(recipient, "who") % 100
             if bucket >= OPEN_PERCENT or self._playbook.play_for(recipient) is not Play.DELIVER:
@@ -97,7 +104,24 @@ class Readers:
             if found is None:
                 continue
             key = message.mailcast_message or recipient.casefold()
-            self._plan(key, found, message.received_at + self._delay(recipient))
+            with self._lock:
+                self._undelivered[recipient.casefold()] = (key, found)
+
+    def delivered(self, notices: Iterable[SentNotice]) -> None:
+        """Plan the reads of the messages these DSNs report delivered, hours after them.
+
+        Counted from the acceptance instead, a read could come in the very tick of the
+        success DSN; both then carry the tick's time, and an open at the moment of delivery
+        is what a privacy proxy does (tracking/machine.py): the reader would not count.
+        """
+        for sent in notices:
+            if sent.notice is not Notice.DELIVERED or sent.code >= 300:
+                continue
+            with self._lock:
+                waiting = self._undelivered.pop(sent.recipient.casefold(), None)
+            if waiting is not None:
+                key, found = waiting
+                self._plan(key, found, sent.at + self._delay(sent.recipient))
 
     def act(self, client: httpx2.Client, now: dt.datetime) -> int:
         """Make every visit due by `now`, in time order; how many were made."""
@@ -110,7 +134,7 @@ class Readers:
     def _delay(self, recipient: str) -> dt.timedelta:
         # Between a quarter of `read_within` and all of it: hours, not seconds, after delivery.
         share = (_hash(recipient, "when") % 1000) / 1000
-        return self._read_within * (0.25 + 0.75 * share)
+        return self._read_within * (READ_FROM + (1 - READ_FROM) * share)
 
     def _plan(self, key: str, found: _Read, opens_at: dt.datetime) -> None:
         with self._lock:

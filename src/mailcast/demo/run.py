@@ -262,7 +262,7 @@ def _ticks(
             return rows
         time.sleep(TICK)
         clock.advance(step)
-        running.mta.play_due(timeout=PLAY_TIMEOUT)
+        running.readers.delivered(running.mta.play_due(timeout=PLAY_TIMEOUT))
         running.readers.act(browser, clock.now())
 
 

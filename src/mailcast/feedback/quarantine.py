@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from email_validator import EmailNotValidError
 from sqlalchemy import Connection
@@ -129,8 +129,10 @@ class AddressEntry:
     """One line of the address list."""
 
     address: str
-    state: AddressState
+    state: AddressState  # `valid` without errors for an address that has no state
     releases_at: dt.datetime | None  # automatic release; None when only an admin can release
+    unsubscribed: bool = False  # a profile with this address unsubscribed
+    complained_at: dt.datetime | None = None  # when a profile with it last complained
 
 
 def list_addresses(
@@ -139,17 +141,46 @@ def list_addresses(
     statuses: Sequence[AddressStatus] = (),
     after: str | None = None,
     limit: int = 100,
+    *,
+    search: str | None = None,
+    unsubscribed: bool = False,
+    complained: bool = False,
 ) -> list[AddressEntry]:
-    """Address states in address order (all statuses unless some are given)."""
+    """Addresses in address order: those with a state and those whose profile unsubscribed or
+    complained, or with `search` every address holding it ("@domain": of that domain)."""
     authorize(user, Action.MANAGE_QUARANTINE)
+    query = _query(statuses, (search or "").strip(), unsubscribed, complained)
     policy = ctx.settings.quarantine.policy
     with ctx.db.read() as conn:
-        rows = store.list_states(conn, statuses, after, limit)
+        rows = store.address_page(conn, query, after, limit)
     entries = []
     for row in rows:
         state = store.state_of(row)
-        entries.append(AddressEntry(row["address"], state, automatic_release_at(state, policy)))
+        entries.append(
+            AddressEntry(
+                row["address"],
+                state,
+                automatic_release_at(state, policy),
+                bool(row["unsubscribed"]),
+                row["complained_at"],
+            )
+        )
     return entries
+
+
+def _query(
+    statuses: Sequence[AddressStatus], search: str, unsubscribed: bool, complained: bool
+) -> store.AddressQuery:
+    """What a search looks for: "@" and a whole domain, that domain; else the text anywhere."""
+    query = store.AddressQuery(statuses, unsubscribed=unsubscribed, complained=complained)
+    if not search:
+        return query
+    if search.startswith("@"):
+        try:
+            return replace(query, domain=_domain_key(search))
+        except QuarantineError:
+            pass  # "@exam" while typing: found anywhere, as any other text
+    return replace(query, search=search.casefold())
 
 
 def count_addresses(ctx: Context, user: User) -> dict[AddressStatus, int]:
@@ -184,7 +215,7 @@ def release_addresses(ctx: Context, user: User, request: ReleaseRequest) -> Rele
     """An admin gives addresses back: valid, counter at zero. Nothing changes on a refusal."""
     authorize(user, Action.MANAGE_QUARANTINE)
     _check(request)
-    keys = _named_keys(request.addresses)
+    keys = address_keys(request.addresses)
     domain = _domain_key(request.domain) if request.domain is not None else None
     default = BULK_RELEASE_STATUSES if request.bulk else NAMED_RELEASE_STATUSES
     detail = f"released by {user.name}"
@@ -213,7 +244,8 @@ def _check(request: ReleaseRequest) -> None:
         raise QuarantineError("the --since moment needs a time zone (e.g. 2026-01-05T00:00Z)")
 
 
-def _named_keys(addresses: Sequence[str]) -> list[str]:
+def address_keys(addresses: Sequence[str]) -> list[str]:
+    """The keys of named addresses; QuarantineError naming every one that is not an address."""
     keys, bad = [], []
     for address in addresses:
         try:

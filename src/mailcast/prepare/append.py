@@ -14,7 +14,7 @@ from sqlalchemy import RowMapping
 from mailcast.context import Context
 from mailcast.deliveries.errors import DeliveryError
 from mailcast.domain import DeliveryState
-from mailcast.prepare.rules import Finding
+from mailcast.prepare.rules import Blocked, Finding
 from mailcast.prepare.screening import Tally, target_findings
 from mailcast.prepare.steps import (
     PreparationResult,
@@ -44,6 +44,9 @@ def append_recipients(ctx: Context, delivery_id: int) -> PreparationResult:
     except PreparationStopped:
         _take_back(ctx, delivery_id, mark)
         return _result(delivery, Tally(), [_stopped_finding()])
+    except Blocked as blocked:
+        _take_back(ctx, delivery_id, mark)
+        return _result(delivery, Tally(), [*findings, blocked.finding])
     findings += target_findings(tally)
     if not _release(ctx, delivery_id, mark, blocked=blocking(findings)):
         kept = findings if blocking(findings) else [_stopped_finding()]

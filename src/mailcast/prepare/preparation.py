@@ -7,7 +7,7 @@ from sqlalchemy import RowMapping
 from mailcast.context import Context
 from mailcast.domain import Action, DeliveryState
 from mailcast.prepare.append import append_recipients
-from mailcast.prepare.rules import Finding
+from mailcast.prepare.rules import Blocked, Finding
 from mailcast.prepare.screening import Tally, target_findings
 from mailcast.prepare.steps import (
     PreparationResult,
@@ -37,6 +37,16 @@ def prepare_delivery(
     if append:
         return append_recipients(ctx, delivery_id)
     delivery = _begin(ctx, delivery_id)
+    try:
+        return _prepare(ctx, delivery)
+    except BaseException:
+        # Whatever went wrong, the delivery does not stay `preparing` with half a target.
+        _abandon(ctx, delivery_id)
+        raise
+
+
+def _prepare(ctx: Context, delivery: RowMapping) -> PreparationResult:
+    delivery_id = delivery["id"]
     findings = control_rules(ctx, delivery)
     composer = compile_content(ctx, delivery, findings)
     tally = Tally()
@@ -46,7 +56,10 @@ def prepare_delivery(
             tally = queue_target(ctx, delivery, composer, _PREPARING)
         except PreparationStopped:
             return _stopped(ctx, delivery_id)
-        findings += target_findings(tally)
+        except Blocked as blocked:
+            findings.append(blocked.finding)
+        else:
+            findings += target_findings(tally)
     return _conclude(ctx, delivery, findings, tally)
 
 
@@ -61,6 +74,19 @@ def _begin(ctx: Context, delivery_id: int) -> RowMapping:
         return delivery_store.move_delivery(
             conn, delivery_id, DeliveryState.PREPARING, ctx.clock.now(), preparation_log=None
         )
+
+
+def _abandon(ctx: Context, delivery_id: int) -> None:
+    """Back to draft, figures cleared, if the delivery is still being prepared."""
+    failed = Finding("error", "preparation", "the preparation failed: see the server's log")
+    now = ctx.clock.now()
+    with ctx.db.write() as conn:
+        row = delivery_store.get_delivery(conn, delivery_id, for_update=True)
+        if row["state"] == DeliveryState.PREPARING:
+            delivery_store.clear_preparation(conn, delivery_id, now)
+            delivery_store.move_delivery(
+                conn, delivery_id, DeliveryState.DRAFT, now, preparation_log=[failed.to_json()]
+            )
 
 
 def _clear(ctx: Context, delivery_id: int) -> None:

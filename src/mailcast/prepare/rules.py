@@ -26,6 +26,14 @@ class Finding:
         return {"level": self.level, "rule": self.rule, "message": self.message}
 
 
+class Blocked(Exception):
+    """A rule that stops the preparation where it is; `finding` says why."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
 # The rules that come before duplicate removal (ACS order): a profile they leave out does not
 # make the next profile with the same address a duplicate, since that one is the first kept.
 BEFORE_DEDUPLICATION = frozenset(
@@ -124,6 +132,33 @@ def check_proof_target(addresses: list[str], limit: int) -> list[Finding]:
         return []
     message = f"the proof target has {len(addresses)} addresses; at most {limit} are allowed"
     return [Finding("error", "proofs", message)]
+
+
+# Gmail clips a message above "102 KB" and hides the rest behind a link (its pixel and
+# unsubscribe link with it). Counted in bytes of the whole message as sent, 1 KB = 1000 bytes:
+# the lower reading of "102 KB", so the warning comes early rather than late.
+CLIPPED_ABOVE_BYTES = 102_000
+
+
+def check_message_size(address: str, size: int, max_bytes: int) -> None:
+    """A message above send.max_message_bytes blocks the delivery (the relay would refuse it)."""
+    if size > max_bytes:
+        message = (
+            f"the message to {address} is {size:,} bytes, larger than "
+            f"send.max_message_bytes ({max_bytes:,})"
+        )
+        raise Blocked(Finding("error", "message_size", message))
+
+
+def clipped_finding(clipped: int, largest: int) -> list[Finding]:
+    """The warning about messages Gmail clips, if any."""
+    if not clipped:
+        return []
+    message = (
+        f"{clipped} message(s) are larger than {CLIPPED_ABOVE_BYTES:,} bytes (the largest: "
+        f"{largest:,} bytes): Gmail shows only their beginning"
+    )
+    return [Finding("warning", "message_size", message)]
 
 
 _HREF = re.compile(r"""(?:href|src)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)

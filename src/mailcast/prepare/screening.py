@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from mailcast.audience.target import TargetRow
+from mailcast.compose.addresses import needs_smtputf8
 from mailcast.compose.composer import Composer, Recipient
-from mailcast.compose.templates import RenderError
+from mailcast.compose.templates import Deadline, RenderedContent, RenderError, TemplateLimitError
 from mailcast.domain import ExclusionReason
-from mailcast.prepare.rules import BEFORE_DEDUPLICATION, Finding, exclusion_for, malformed_urls
+from mailcast.prepare.rules import (
+    BEFORE_DEDUPLICATION,
+    CLIPPED_ABOVE_BYTES,
+    Blocked,
+    Finding,
+    check_message_size,
+    clipped_finding,
+    exclusion_for,
+    malformed_urls,
+)
 from mailcast.prepare.typology import History, Typology
 
 _MAX_EXAMPLES = 5
+_SMTPUTF8_DETAIL = (
+    "the address is not ASCII before the @: only a relay that takes SMTPUTF8 (RFC 6531) "
+    "can send it; set relay.smtputf8 if yours does"
+)
 
 Verdict = tuple[ExclusionReason | None, str | None]
 
@@ -23,6 +38,8 @@ class Tally:
     excluded: Counter[ExclusionReason] = field(default_factory=Counter)
     bad_urls: list[str] = field(default_factory=list)
     render_errors: list[str] = field(default_factory=list)
+    clipped: int = 0  # messages Gmail clips (rules.CLIPPED_ABOVE_BYTES)
+    largest: int = 0  # bytes of the largest message
 
 
 class Screening:
@@ -32,10 +49,24 @@ class Screening:
     follows the first one directly.
     """
 
-    def __init__(self, composer: Composer, target_limit: int | None, typology: Typology) -> None:
+    def __init__(
+        self,
+        composer: Composer,
+        target_limit: int | None,
+        typology: Typology,
+        *,
+        smtputf8: bool,
+        render_seconds: float,
+        max_message_bytes: int,
+    ) -> None:
         self.composer = composer
         self.target_limit = target_limit
         self.typology = typology
+        # The relay takes SMTPUTF8 (relay.smtputf8): addresses not ASCII before the @ can go.
+        self.smtputf8 = smtputf8
+        # What the target's renders may take together, in real seconds, and each message's size.
+        self.render_seconds_left = render_seconds
+        self.max_message_bytes = max_message_bytes
         self.tally = Tally()
         # The address of the last row that passed the rules coming before deduplication.
         self._previous_key: str | None = None
@@ -59,6 +90,8 @@ class Screening:
         reason = exclusion_for(row, self._previous_key)
         if reason is not None:
             return reason, None
+        if not self.smtputf8 and row.email and needs_smtputf8(row.email):
+            return ExclusionReason.SMTPUTF8_REQUIRED, _SMTPUTF8_DETAIL
         if row.email in history.delivered:
             return ExclusionReason.ALREADY_DELIVERED, None
         if self.target_limit is not None and self._within_limit >= self.target_limit:
@@ -75,21 +108,41 @@ class Screening:
         assert row.email is not None
         recipient = Recipient(0, row.email, row.first_name, row.last_name, row.attributes)
         try:
-            rendered = self.composer.render(recipient)
+            rendered = self._timed_render(recipient)
+        except TemplateLimitError as exc:
+            # A limit is a property of the template, not of one recipient: nobody is sent it.
+            raise Blocked(Finding("error", "template_limit", f"{row.email}: {exc}")) from exc
         except (RenderError, ValueError) as exc:
             if len(self.tally.render_errors) < _MAX_EXAMPLES:
                 self.tally.render_errors.append(f"{row.email}: {exc}")
             return ExclusionReason.RENDER_ERROR, str(exc)
+        self._measure(recipient, rendered)
         bad_urls = self.tally.bad_urls
         for url in malformed_urls(rendered.html, rendered.text):
             if len(bad_urls) < _MAX_EXAMPLES and url not in bad_urls:
                 bad_urls.append(url)
         return None, None
 
+    def _timed_render(self, recipient: Recipient) -> RenderedContent:
+        """One render, by the preparation's deadline; its time comes off what is left."""
+        started = time.monotonic()
+        until = Deadline(started + self.render_seconds_left, "templates.preparation_seconds")
+        try:
+            return self.composer.render(recipient, until)
+        finally:
+            self.render_seconds_left -= time.monotonic() - started
+
+    def _measure(self, recipient: Recipient, rendered: RenderedContent) -> None:
+        size = self.composer.message_size(recipient, rendered)
+        check_message_size(recipient.address, size, self.max_message_bytes)
+        self.tally.largest = max(self.tally.largest, size)
+        self.tally.clipped += size > CLIPPED_ABOVE_BYTES
+
 
 def target_findings(tally: Tally) -> list[Finding]:
     """What screening the whole target found: malformed links, a template that fails."""
     findings = [Finding("error", "urls", f"malformed URL: {url!r}") for url in tally.bad_urls]
+    findings += clipped_finding(tally.clipped, tally.largest)
     rendered_none = tally.to_deliver == 0 and tally.excluded[ExclusionReason.RENDER_ERROR] > 0
     if rendered_none:
         findings.append(

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping
 
 from mailcast.audience.target import Target, TargetRow, iter_target
 from mailcast.compose.composer import Composer, DeliveryContent
-from mailcast.compose.templates import RenderError
+from mailcast.compose.templates import RenderError, TemplateLimitError
 from mailcast.context import Context
 from mailcast.domain import DeliveryState, ExclusionReason
 from mailcast.prepare.rules import (
@@ -72,7 +72,10 @@ def compile_content(ctx: Context, delivery: RowMapping, findings: list[Finding])
         text=delivery["text_template"],
     )
     try:
-        return Composer(content, ctx.signer, LinkTracker.from_context(ctx))
+        return Composer(content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates)
+    except TemplateLimitError as exc:
+        findings.append(Finding("error", "template_limit", str(exc)))
+        return None
     except (RenderError, ValueError) as exc:
         findings.append(Finding("error", "template", str(exc)))
         return None
@@ -89,11 +92,21 @@ def queue_target(
     """Walk the target in chunks: screen each recipient, then queue or exclude it.
 
     Each chunk is written with its figures in one transaction. Before each chunk the delivery
-    must still be in a `running` state (PreparationStopped if not). With `hold`, the queued
-    messages wait until they are released (store/preparation.py).
+    must still be in a `running` state (PreparationStopped if not). A rule that stops the
+    preparation (a template limit, a message too large) raises rules.Blocked. With `hold`, the
+    queued messages wait until they are released (store/preparation.py).
     """
     delivery_id = delivery["id"]
-    screening = Screening(composer, delivery["target_limit"], Typology(ctx, delivery))
+    typology = Typology(ctx, delivery)
+    smtputf8 = ctx.settings.relay.smtputf8
+    screening = Screening(
+        composer,
+        delivery["target_limit"],
+        typology,
+        smtputf8=smtputf8,
+        render_seconds=ctx.settings.templates.preparation_seconds,
+        max_message_bytes=ctx.settings.send.max_message_bytes,
+    )
     for chunk in iter_target(ctx.db, Target.from_json(delivery["target"])):
         _check_running(ctx, delivery_id, running)
         history = screening.typology.history(chunk)

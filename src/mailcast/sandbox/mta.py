@@ -62,9 +62,12 @@ class SandboxMTA(ThreadedServer):
         player: OutcomePlayer | None = None,
         autoplay: bool = True,
         tick: float = 0.05,
+        smtputf8: bool = True,
     ) -> None:
         super().__init__(host, port)
         self.hostname = hostname
+        # Offer SMTPUTF8 (RFC 6531); False plays a relay that only takes ASCII addresses.
+        self.smtputf8 = smtputf8
         self.data_size_limit = data_size_limit
         self.player = player
         self.autoplay = autoplay
@@ -170,7 +173,7 @@ class SandboxMTA(ThreadedServer):
             self.handler,
             hostname=self.hostname,
             ident="mailcast sandbox",
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=self.smtputf8,
             data_size_limit=self.data_size_limit,
             loop=self._loop,
         )

@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, RowMapping
@@ -19,6 +20,7 @@ from mailcast.context import Context
 from mailcast.domain import DeliveryState, FeedbackMode, MessageStatus
 from mailcast.feedback import quarantine
 from mailcast.send import outcomes
+from mailcast.send.hand_offs import HandOffMarks
 from mailcast.send.outcomes import Recorded
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
 from mailcast.send.throttle import RateLimiter
@@ -64,13 +66,16 @@ class SendEngine:
         self.send_settings = ctx.settings.send
         self.worker = worker or worker_name()
         self.stats = EngineStats()
-        self._queue: asyncio.Queue[ClaimedMessage] = asyncio.Queue()
+        # None tells a sending task to end (the worker stops).
+        self._queue: asyncio.Queue[ClaimedMessage | None] = asyncio.Queue()
         self._results: list[Recorded] = []
         self._fatal: dict[int, str] = {}
         self._outstanding = 0  # claimed and not yet recorded
         self._sendable: dict[int, _Sendable] = {}
         self._composers: dict[tuple[int, int], Composer] = {}
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._marks = HandOffMarks(self._begin_hand_offs)
         self._limiter = RateLimiter(self.send_settings.rate_per_second)
         self._consecutive_unreachable = 0
         self._render_failures: Counter[int] = Counter()  # per delivery, while none rendered
@@ -122,15 +127,25 @@ class SendEngine:
     async def _shut_down(
         self, senders: list[asyncio.Task[None]], conns: list[RelayConnection]
     ) -> None:
+        """Stop: what is being handed over finishes and is recorded, the rest goes back now."""
+        self._stopping.set()
         unsent = []
         while not self._queue.empty():
             unsent.append(self._queue.get_nowait())
-        for task in senders:
-            task.cancel()
-        await asyncio.gather(*senders, return_exceptions=True)
-        self._results.extend(outcomes.released(msg) for msg in unsent)
+        self._results.extend(outcomes.released(msg) for msg in unsent if msg is not None)
+        for _ in senders:
+            self._queue.put_nowait(None)
+        await self._let_hand_offs_finish(senders)
         await self._flush()
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+
+    async def _let_hand_offs_finish(self, senders: list[asyncio.Task[None]]) -> None:
+        # A relay that stops answering cannot hold the stop longer than its own timeout: a
+        # hand-off cut short then stays in flight until its lease runs out.
+        _, late = await asyncio.wait(senders, timeout=self.ctx.settings.relay.timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
 
     # --- database steps (run in a thread) -------------------------------------------------
 
@@ -149,7 +164,8 @@ class SendEngine:
 
         The messages held for them then go back to the queue without being sent.
         """
-        sending = [i for i, s in self._sendable.items() if s.state is DeliveryState.SENDING]
+        sendable = list(self._sendable.items())  # the sending tasks may drop one meanwhile
+        sending = [i for i, s in sendable if s.state is DeliveryState.SENDING]
         if not sending:
             return
         with self.ctx.db.read() as conn:
@@ -170,7 +186,10 @@ class SendEngine:
                 text=row["text_template"],
             )
             self._composers[key] = Composer(
-                content, self.ctx.signer, LinkTracker.from_context(self.ctx)
+                content,
+                self.ctx.signer,
+                LinkTracker.from_context(self.ctx),
+                self.ctx.settings.templates,
             )
         validity_end = row["validity_ends_at"] or self.ctx.clock.now() + dt.timedelta(
             hours=row["validity_hours"]
@@ -186,6 +205,10 @@ class SendEngine:
         with self.ctx.db.read() as conn:
             return message_store.count_in_flight(conn)
 
+    def _begin_hand_offs(self, message_ids: list[int]) -> set[int]:
+        with self.ctx.db.write() as conn:
+            return message_store.begin_hand_offs(conn, self.worker, message_ids)
+
     def _extend_leases(self) -> None:
         lease_until = self.ctx.clock.now() + dt.timedelta(seconds=self.send_settings.lease_seconds)
         with self.ctx.db.write() as conn:
@@ -196,7 +219,8 @@ class SendEngine:
         lease_until = now + dt.timedelta(seconds=self.send_settings.lease_seconds)
         with self.ctx.db.write() as conn:
             message_store.release_expired_leases(conn, now)
-            for delivery_id, sendable in self._sendable.items():
+            # A copy: the sending tasks drop deliveries (errors) while this thread claims.
+            for delivery_id, sendable in list(self._sendable.items()):
                 batch = message_store.claim_batch(
                     conn, delivery_id, self.worker, now, lease_until, self.send_settings.batch_size
                 )
@@ -247,8 +271,7 @@ class SendEngine:
     # --- the sending tasks ----------------------------------------------------------------
 
     async def _sender(self, connection: RelayConnection) -> None:
-        while True:
-            msg = await self._queue.get()
+        while (msg := await self._queue.get()) is not None:
             result = await self._send_one(connection, msg)
             self._results.append(result)
             if len(self._results) >= self.send_settings.batch_size or self._queue.empty():
@@ -266,7 +289,10 @@ class SendEngine:
             self._render_failed(msg.delivery_id, str(exc))
             return outcomes.unrenderable(msg, sendable.mode, str(exc), now)
         self._rendered.add(msg.delivery_id)
-        await self._limiter.acquire()
+        if not await self._take_turn():
+            return outcomes.released(msg)
+        if not await self._hand_off_begins(msg):
+            return outcomes.released(msg)
         envid = composed.envelope_from.split("@", 1)[0]
         reply = await connection.send(
             Envelope(composed.envelope_from, composed.recipient, composed.data, envid)
@@ -287,6 +313,8 @@ class SendEngine:
             return outcomes.refused(
                 msg, sendable.mode, reply, header, now, sendable.validity_ends_at
             )
+        if reply.kind is ReplyKind.UNSENDABLE:
+            return outcomes.unsendable(msg, sendable.mode, reply.text, now)
         if reply.kind is ReplyKind.FATAL:
             self._give_up(msg.delivery_id, reply.text)
             # Not later than that: a sent delivery's retries wait there while it lasts.
@@ -295,8 +323,29 @@ class SendEngine:
         if self._consecutive_unreachable >= self.send_settings.max_consecutive_errors:
             self._give_up(msg.delivery_id, f"relay unreachable: {reply.text}")
         # Not handed over: back in the queue a little later, while the relay recovers.
-        await asyncio.sleep(min(0.1 * self._consecutive_unreachable, 5.0))
+        await self._unless_stopping(asyncio.sleep(min(0.1 * self._consecutive_unreachable, 5.0)))
         return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
+
+    async def _take_turn(self) -> bool:
+        """The rate limiter's turn; False when the worker stops first."""
+        if self._limiter.rate > 0:
+            await self._unless_stopping(self._limiter.acquire())
+        return not self._stopping.is_set()
+
+    async def _unless_stopping(self, wait: Awaitable[None]) -> None:
+        """Wait, but no longer than until the worker stops: a stop waits for no turn."""
+        waiting = asyncio.ensure_future(wait)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        stopping.cancel()
+
+    async def _hand_off_begins(self, msg: ClaimedMessage) -> bool:
+        """Count the hand-off as begun, durably, before its DATA; False: it must not begin."""
+        try:
+            return await self._marks.begin(msg.id)
+        except Exception:  # the database is out of reach: it stays unsent, the worker goes on
+            return False
 
     def _render_failed(self, delivery_id: int, error: str) -> None:
         """The first N messages of a delivery all failing to render: it fails for everyone."""

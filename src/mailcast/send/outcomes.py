@@ -73,6 +73,9 @@ def _unchanged(msg: ClaimedMessage) -> dict[str, Any]:
         "send_state": SendState.WAITING,
         "next_attempt_at": None,
         "attempts": msg.attempts,
+        # Undoes the hand-off's mark when none happened (released before or without a reply).
+        "relay_attempts": msg.relay_attempts,
+        "resends": msg.resends,
         "first_failure_at": msg.first_failure_at,
         "failure_type": None,
         "failure_reason": None,
@@ -119,6 +122,7 @@ def accepted(
         "status": new,
         "send_state": SendState.DONE,
         "attempts": msg.attempts + 1,
+        **msg.hand_off_begun(),
         "smtp_code": reply.code,
         "smtp_response": reply.text[:1000],
         "mta_queue_id": reply.queue_id,
@@ -156,6 +160,7 @@ def refused(
         "send_state": SendState.WAITING if retry_at else SendState.DONE,
         "next_attempt_at": retry_at,
         "attempts": attempts,
+        **msg.hand_off_begun(),
         "first_failure_at": first_failure_at,
         "failure_type": failure_type,
         "failure_reason": reason,
@@ -175,6 +180,15 @@ def refused(
     detail = f"{reply.code} {reply.text}"[:300]
     note = AddressNote.failure(msg.address, failure_type, reason, now, detail)
     return Recorded(msg.delivery_id, row, event, msg.status, new, note)
+
+
+def unsendable(msg: ClaimedMessage, mode: FeedbackMode, reason: str, now: dt.datetime) -> Recorded:
+    """The relay cannot take this message (it needs SMTPUTF8): failed for good, nothing sent.
+
+    A technical error, as a template that fails is: it says nothing of the address, so the
+    quarantine does not weigh it.
+    """
+    return unrenderable(msg, mode, reason, now)
 
 
 def unrenderable(msg: ClaimedMessage, mode: FeedbackMode, error: str, now: dt.datetime) -> Recorded:

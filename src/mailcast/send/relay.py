@@ -11,6 +11,7 @@ from enum import Enum
 
 import aiosmtplib
 
+from mailcast.compose.addresses import needs_smtputf8
 from mailcast.config import RelaySettings
 from mailcast.send.metrics import RELAY_LATENCY
 
@@ -23,6 +24,9 @@ class ReplyKind(Enum):
     REFUSED = "refused"  # the relay answered the hand-off with a 4xx or 5xx
     UNREACHABLE = "unreachable"  # no answer: the message may or may not have been taken
     FATAL = "fatal"  # retrying cannot help (authentication or TLS refused)
+    # Not offered: the address needs SMTPUTF8 and the relay lacks it. Nothing was sent, and
+    # the address is not at fault.
+    UNSENDABLE = "unsendable"
 
 
 # A command refused because the relay wants a login first (RFC 4954): a fault of the relay
@@ -58,9 +62,28 @@ class _SessionFailed(Exception):
         self.reply = reply
 
 
+_NO_SMTPUTF8 = (
+    "the address is not ASCII before the @ and the relay does not offer SMTPUTF8 (RFC 6531): "
+    "nothing was sent"
+)
+
+
 def _xtext(value: str) -> str:
     """RFC 3461 xtext: '+', '=' and non-printables as +HH."""
     return "".join(c if 33 <= ord(c) <= 126 and c not in "+=" else f"+{ord(c):02X}" for c in value)
+
+
+def _orcpt(recipient: str) -> str:
+    """ORCPT: rfc822 in xtext, or a UTF-8 address in RFC 6533 utf-8-addr-xtext (ASCII)."""
+    if recipient.isascii():
+        return f"rfc822;{_xtext(recipient)}"
+    return "utf-8;" + "".join(
+        c if 33 <= ord(c) <= 126 and c not in "+=\\" else f"\\x{{{ord(c):X}}}" for c in recipient
+    )
+
+
+def _needs_smtputf8(envelope: Envelope) -> bool:
+    return needs_smtputf8(envelope.sender) or needs_smtputf8(envelope.recipient)
 
 
 class RelayConnection:
@@ -104,7 +127,12 @@ class RelayConnection:
     async def _transaction(self, envelope: Envelope) -> RelayReply:
         try:
             smtp = await self._connected()
+            utf8 = _needs_smtputf8(envelope)
+            if utf8 and not smtp.supports_extension("smtputf8"):
+                return RelayReply(ReplyKind.UNSENDABLE, 0, _NO_SMTPUTF8)
             mail_options, rcpt_options = self._dsn_options(smtp, envelope)
+            if utf8:
+                mail_options.append("SMTPUTF8")
             _, text = await smtp.sendmail(
                 envelope.sender,
                 [envelope.recipient],
@@ -136,7 +164,7 @@ class RelayConnection:
         if not (self.settings.request_dsn and envelope.envid and smtp.supports_extension("dsn")):
             return [], []
         mail = ["RET=HDRS", f"ENVID={_xtext(envelope.envid)}"]
-        rcpt = ["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT=rfc822;{_xtext(envelope.recipient)}"]
+        rcpt = ["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT={_orcpt(envelope.recipient)}"]
         return mail, rcpt
 
     async def close(self) -> None:

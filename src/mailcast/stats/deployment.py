@@ -44,6 +44,9 @@ class Deployment:
     rates_refreshed_at: dt.datetime | None = None
     # Sending or sent, with nothing left to send but retries: it reads "sending (retry)".
     only_retries_left: bool = False
+    # Messages handed over again after a worker died before recording their hand-off: the
+    # recipient may have received them twice.
+    relayed_more_than_once: int = 0
 
     @property
     def progress(self) -> float:
@@ -70,6 +73,7 @@ def deployment(ctx: Context, delivery_id: int) -> Deployment:
             error_reason=delivery["error_reason"],
             rates_refreshed_at=refreshed_at,
             only_retries_left=bool(message_store.only_retries_left(conn, [delivery_id])),
+            relayed_more_than_once=message_store.count_relayed_more_than_once(conn, delivery_id),
         )
 
 

@@ -1,7 +1,9 @@
 """A profile's history: every delivery that targeted it, what became of it, in time order.
 
-The API and `mailcast profiles history EMAIL` read it: each sending-log line (status, failure,
-opens, clicks, unsubscribe) and each exclusion at preparation (with its rule).
+The API, the dashboard and `mailcast profiles history EMAIL` read it: each sending-log line
+(status, failure, opens, clicks, unsubscribe, complaint), each exclusion at preparation (with
+its rule), the profile's standing (a complaint outweighs its subscription flag) and the state
+of its address.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from typing import TypeVar
 from sqlalchemy import RowMapping
 
 from mailcast.context import Context
-from mailcast.domain import ExclusionReason, FailureReason, FailureType, MessageStatus
+from mailcast.domain import (
+    AddressStatus,
+    ExclusionReason,
+    FailureReason,
+    FailureType,
+    MessageStatus,
+    Standing,
+    standing,
+)
+from mailcast.store import addresses as address_store
 from mailcast.store import history as store
 from mailcast.store.deliveries import NotFound
 
@@ -41,14 +52,25 @@ class HistoryEntry:
     first_opened_at: dt.datetime | None = None
     first_clicked_at: dt.datetime | None = None
     unsubscribed_at: dt.datetime | None = None
+    complained_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
 class ProfileHistory:
     profile_id: int
     email: str
-    subscribed: bool
+    standing: Standing
+    address_status: AddressStatus  # of its address: denylist after a complaint, ...
     entries: list[HistoryEntry]
+
+    @property
+    def subscribed(self) -> bool:
+        """Neither unsubscribed nor complained: what a reader means by subscribed."""
+        return self.standing is Standing.SUBSCRIBED
+
+    @property
+    def complained_at(self) -> dt.datetime | None:
+        return min((e.complained_at for e in self.entries if e.complained_at), default=None)
 
 
 def profile_history(ctx: Context, email: str) -> ProfileHistory:
@@ -59,14 +81,26 @@ def profile_history(ctx: Context, email: str) -> ProfileHistory:
             raise UnknownProfile(email)
         lines = store.profile_messages(conn, profile["id"])
         first_at = store.first_event_at(conn, profile["id"])
+        complained = store.complaints(conn, profile["id"])
         left_out = store.profile_exclusions(conn, profile["id"])
-    entries = [_sent_entry(line, first_at.get(line["id"])) for line in lines]
+        address = address_store.get_address_state(conn, profile["email_key"])
+    entries = [
+        _sent_entry(line, first_at.get(line["id"]), complained.get(line["id"])) for line in lines
+    ]
     entries += [_excluded_entry(row) for row in left_out]
     entries.sort(key=lambda e: (e.at, e.delivery_id))
-    return ProfileHistory(profile["id"], profile["email"], profile["email_subscribed"], entries)
+    return ProfileHistory(
+        profile["id"],
+        profile["email"],
+        standing(profile["email_subscribed"], bool(complained)),
+        AddressStatus(address["status"]) if address is not None else AddressStatus.VALID,
+        entries,
+    )
 
 
-def _sent_entry(line: RowMapping, first_event: dt.datetime | None) -> HistoryEntry:
+def _sent_entry(
+    line: RowMapping, first_event: dt.datetime | None, complained_at: dt.datetime | None
+) -> HistoryEntry:
     # A message not handed off yet has no event: its delivery's start (or creation) dates it.
     at = first_event or line["delivery_started_at"] or line["delivery_created_at"]
     return HistoryEntry(
@@ -83,6 +117,7 @@ def _sent_entry(line: RowMapping, first_event: dt.datetime | None) -> HistoryEnt
         first_opened_at=line["first_opened_at"],
         first_clicked_at=line["first_clicked_at"],
         unsubscribed_at=line["unsubscribed_at"],
+        complained_at=complained_at,
     )
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from rich.table import Table
 
+from mailcast.domain import AddressStatus, Standing
 from mailcast.stats.compute import StatsCheck
 from mailcast.stats.history import ProfileHistory
 from mailcast.stats.report import SERIES_KINDS, DeliveryReport
@@ -43,6 +44,7 @@ def _totals(r: DeliveryReport) -> Table:
         ("Unique clicks", f"{c.unique_clicks:,}  ({k.click_rate:.2f} %)"),
         ("Total clicks", f"{r.total_clicks:,}  ({r.machine_clicks:,} flagged as machines)"),
         ("Unsubscribed", f"{r.unsubscribed:,}"),
+        ("Relayed more than once", f"{r.relayed_more_than_once:,}"),
     ]
     for label, value in rows:
         table.add_row(label, value)
@@ -83,9 +85,16 @@ def _domains(r: DeliveryReport) -> Table:
 
 
 def history_table(h: ProfileHistory) -> Table:
-    subscribed = "subscribed" if h.subscribed else "unsubscribed (email denylist)"
-    table = Table(title=f"History of {h.email} (profile {h.profile_id}, {subscribed})")
-    for name in ("when", "delivery", "status", "failure", "opens", "clicks", "unsubscribed"):
+    standing = h.standing.value
+    if h.standing is Standing.UNSUBSCRIBED:
+        standing += " (email denylist)"
+    if h.complained_at is not None:
+        standing += f" on {_moment(h.complained_at)}"
+    if h.address_status is not AddressStatus.VALID:
+        standing += f", address: {h.address_status}"
+    table = Table(title=f"History of {h.email} (profile {h.profile_id}, {standing})")
+    columns = ("when", "delivery", "status", "failure", "opens", "clicks", "unsubscribed")
+    for name in (*columns, "complained"):
         table.add_column(name, justify="right" if name in ("opens", "clicks") else "left")
     for e in h.entries:
         table.add_row(
@@ -96,6 +105,7 @@ def history_table(h: ProfileHistory) -> Table:
             f"{e.opens:,}",
             f"{e.clicks:,}",
             _moment(e.unsubscribed_at),
+            _moment(e.complained_at),
         )
     return table
 

@@ -15,6 +15,7 @@ from typing import Any
 from mailcast.context import Context
 from mailcast.domain import EventKind, Kpis, MessageStatus, StatusCounts, kpis
 from mailcast.store import deliveries as delivery_store
+from mailcast.store import messages as message_store
 from mailcast.store import stats as store
 
 # The hourly series' columns: what the events of each hour were.
@@ -75,6 +76,7 @@ class DeliveryReport:
     excluded: int
     machine_opens: int
     machine_clicks: int
+    relayed_more_than_once: int  # handed over again after an unrecorded hand-off
     hours: list[Hour] = field(default_factory=list)
     failures: list[FailureRow] = field(default_factory=list)
     domains: list[DomainRow] = field(default_factory=list)
@@ -105,6 +107,7 @@ def delivery_report(ctx: Context, delivery_id: int) -> DeliveryReport:
         hourly = store.hourly_events(conn, delivery_id)
         failures = store.failures_by_reason(conn, delivery_id)
         domains = store.by_domain(conn, delivery_id)
+        relayed_again = message_store.count_relayed_more_than_once(conn, delivery_id)
     counts = _status_counts(recounted)
     return DeliveryReport(
         delivery_id=delivery_id,
@@ -117,6 +120,7 @@ def delivery_report(ctx: Context, delivery_id: int) -> DeliveryReport:
         excluded=recounted["excluded"],
         machine_opens=machine.get(EventKind.OPENED, 0),
         machine_clicks=machine.get(EventKind.CLICKED, 0),
+        relayed_more_than_once=relayed_again,
         hours=_hours(hourly),
         failures=[FailureRow(*row) for row in sorted(failures, key=lambda r: (-r[2], r[0], r[1]))],
         domains=[_domain_row(row) for row in domains],

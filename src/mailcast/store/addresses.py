@@ -1,17 +1,28 @@
-"""Named queries on address states (valid, erroneous, quarantine, denylist, allowlist)."""
+"""Named queries on address states, and the address list (states, unsubscribes, complaints)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select, text, update
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    RowMapping,
+    exists,
+    func,
+    select,
+    text,
+    union,
+    update,
+)
 from sqlalchemy.sql import ColumnElement
 
-from mailcast.domain import AddressState, AddressStatus, FailureReason
+from mailcast.domain import AddressState, AddressStatus, EventKind, FailureReason
 from mailcast.store.db import insert_on_conflict
-from mailcast.store.tables import address_states
+from mailcast.store.tables import address_states, events, profiles
 
 # Namespace of mailcast's advisory locks on addresses (PostgreSQL), apart from anyone else's.
 _ADDRESS_LOCKS = 0x6D630001
@@ -200,19 +211,82 @@ def _release(
 # --- Reading --------------------------------------------------------------------------------
 
 
-def list_states(
-    conn: Connection,
-    statuses: Collection[AddressStatus] | None = None,
-    after: str | None = None,
-    limit: int = 100,
+@dataclass(frozen=True)
+class AddressQuery:
+    """Which addresses a page lists; every filter given must match."""
+
+    statuses: Collection[AddressStatus] = ()  # none: every status (no state row is `valid`)
+    search: str | None = None  # case-folded, found anywhere in the address
+    domain: str | None = None  # in ASCII, lower-cased: the addresses of that domain
+    unsubscribed: bool = False  # only those a profile of which unsubscribed
+    complained: bool = False  # only those a profile of which complained
+
+
+def address_page(
+    conn: Connection, query: AddressQuery, after: str | None = None, limit: int = 100
 ) -> list[RowMapping]:
-    """Address states in address order, from after `after` (keyset pagination)."""
-    query = select(address_states).order_by(address_states.c.address).limit(limit)
-    if statuses:
-        query = query.where(address_states.c.status.in_(list(statuses)))
+    """Addresses in address order from after `after` (keyset pagination), with their state.
+
+    Listed: every address with a state, and every profile's address that unsubscribed or
+    complained; with a search or a domain, every matching profile's address too. Each row
+    also says whether a profile of it unsubscribed and when one last complained.
+    """
+    known = _known_addresses(query, after).subquery("known")
+    key = known.c.address
+    status = func.coalesce(address_states.c.status, AddressStatus.VALID.value)
+    unsubscribed = exists().where(
+        profiles.c.email_key == key, profiles.c.email_subscribed.is_(False)
+    )
+    complained_at = (
+        select(func.max(events.c.at))
+        .join(profiles, profiles.c.id == events.c.profile_id)
+        .where(profiles.c.email_key == key, events.c.kind == EventKind.COMPLAINED)
+        .scalar_subquery()
+    )
+    page = (
+        select(
+            key.label("address"),
+            status.label("status"),
+            *(address_states.c[name] for name in _STATE_COLUMNS),
+            unsubscribed.label("unsubscribed"),
+            complained_at.label("complained_at"),
+        )
+        .select_from(known.outerjoin(address_states, address_states.c.address == key))
+        .order_by(key)
+        .limit(limit)
+    )
+    if query.statuses:
+        page = page.where(status.in_([str(s) for s in query.statuses]))
+    if query.unsubscribed:
+        page = page.where(unsubscribed)
+    if query.complained:
+        page = page.where(complained_at.is_not(None))
+    return list(conn.execute(page).mappings())
+
+
+_STATE_COLUMNS = ("error_count", "last_error_at", "failure_reason", "detail", "status_changed_at")
+
+
+def _known_addresses(query: AddressQuery, after: str | None) -> CompoundSelect:
+    """The addresses a page may list: with a state, or a profile's (opted out, or matching)."""
+    states = select(address_states.c.address.label("address"))
+    complainers = select(events.c.profile_id).where(events.c.kind == EventKind.COMPLAINED)
+    people = select(profiles.c.email_key).where(profiles.c.email_key.is_not(None))
+    if query.search is None and query.domain is None:
+        people = people.where(
+            profiles.c.email_subscribed.is_(False) | profiles.c.id.in_(complainers)
+        )
+    if query.search is not None:
+        states = states.where(address_states.c.address.contains(query.search, autoescape=True))
+        people = people.where(profiles.c.email_key.contains(query.search, autoescape=True))
+    if query.domain is not None:
+        at_domain = f"@{query.domain}"
+        states = states.where(address_states.c.address.endswith(at_domain, autoescape=True))
+        people = people.where(profiles.c.email_key.endswith(at_domain, autoescape=True))
     if after is not None:
-        query = query.where(address_states.c.address > after)
-    return list(conn.execute(query).mappings())
+        states = states.where(address_states.c.address > after)
+        people = people.where(profiles.c.email_key > after)
+    return union(states, people)
 
 
 def count_by_status(conn: Connection) -> dict[AddressStatus, int]:

@@ -48,14 +48,22 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
+        # A database error's message leaves out the statement's parameters: they are profile
+        # data (a CSV import's whole batch), and such messages end in server logs.
         if self.url.startswith("sqlite"):
             self.engine = create_engine(
-                self.url, connect_args={"check_same_thread": False, "timeout": 30}
+                self.url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                hide_parameters=True,
             )
             _configure_sqlite(self.engine)
         else:
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
         self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
 

@@ -1,4 +1,4 @@
-"""Named queries for a profile's history: its sending-log lines, exclusions and their events."""
+"""Named queries for a profile's history: its sending-log lines, exclusions, events, complaints."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import Connection, RowMapping, func, select
 
+from mailcast.domain import EventKind
 from mailcast.store.tables import deliveries, events, exclusions, messages, profiles
 
 
@@ -49,3 +50,13 @@ def first_event_at(conn: Connection, profile_id: int) -> dict[int, dt.datetime]:
         .group_by(events.c.message_id)
     )
     return {int(m): at for m, at in conn.execute(query)}
+
+
+def complaints(conn: Connection, profile_id: int) -> dict[int, dt.datetime]:
+    """When the profile first complained about each message it complained about."""
+    query = (
+        select(events.c.message_id, func.min(events.c.at))
+        .where(events.c.profile_id == profile_id, events.c.kind == EventKind.COMPLAINED)
+        .group_by(events.c.message_id)
+    )
+    return {int(m): at for m, at in conn.execute(query) if m is not None}

@@ -23,6 +23,8 @@ SENDING_LOG_COLUMNS = (
     "failure_type",
     "failure_reason",
     "attempts",
+    "relay_attempts",
+    "resends",
     "next_attempt_at",
     "smtp_code",
     "smtp_response",

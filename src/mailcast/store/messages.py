@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     bindparam,
+    case,
     exists,
     func,
     insert,
@@ -20,8 +21,9 @@ from sqlalchemy import (
     update,
 )
 
-from mailcast.domain import DeliveryState, MessageStatus, SendState
+from mailcast.domain import DeliveryState, MessageStatus, NotSentReason, SendState
 from mailcast.store.counters import apply_status_moves
+from mailcast.store.opt_outs import drop_opted_out
 from mailcast.store.tables import deliveries, events, messages, profiles
 
 
@@ -37,6 +39,16 @@ class ClaimedMessage:
     first_name: str | None
     last_name: str | None
     attributes: dict[str, Any]
+    relay_attempts: int = 0
+    resends: int = 0
+
+    def hand_off_begun(self) -> dict[str, int]:
+        """The counts once a hand-off of it began (the engine marks it so before its DATA).
+
+        A hand-off begun and never recorded (its worker died) makes the next one a re-send.
+        """
+        lost = self.relay_attempts > self.attempts
+        return {"relay_attempts": self.relay_attempts + 1, "resends": self.resends + lost}
 
 
 # Every column the engine writes back for a message; one executemany per batch.
@@ -45,6 +57,8 @@ RECORDED_COLUMNS = (
     "send_state",
     "next_attempt_at",
     "attempts",
+    "relay_attempts",
+    "resends",
     "first_failure_at",
     "failure_type",
     "failure_reason",
@@ -85,6 +99,8 @@ def claim_batch(
     """Mark up to `limit` due messages in flight for this worker; others skip locked rows.
 
     Only while the delivery sends: a pause or stop committed a moment ago stops the claims.
+    A message whose recipient opted out since preparation is not claimed: it becomes not_sent
+    here (store/opt_outs.py), and when a whole batch did, the claim takes the next one.
     """
     sending = exists().where(
         deliveries.c.id == delivery_id,
@@ -102,9 +118,12 @@ def claim_batch(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = list(conn.execute(due).scalars())
-    if not ids:
-        return []
+    ids: list[int] = []
+    while not ids:
+        due_ids = list(conn.execute(due).scalars())
+        if not due_ids:
+            return []
+        ids = drop_opted_out(conn, due_ids, now)
     conn.execute(
         update(messages)
         .where(messages.c.id.in_(ids))
@@ -118,6 +137,8 @@ def claim_batch(
             messages.c.address,
             messages.c.status,
             messages.c.attempts,
+            messages.c.relay_attempts,
+            messages.c.resends,
             messages.c.first_failure_at,
             profiles.c.first_name,
             profiles.c.last_name,
@@ -139,9 +160,34 @@ def claim_batch(
             first_name=row.first_name,
             last_name=row.last_name,
             attributes=row.attributes or {},
+            relay_attempts=row.relay_attempts,
+            resends=row.resends,
         )
         for row in conn.execute(query)
     ]
+
+
+def begin_hand_offs(conn: Connection, worker: str, message_ids: list[int]) -> set[int]:
+    """Count a hand-off begun for each message this worker still holds; those are returned.
+
+    The same counts as `ClaimedMessage.hand_off_begun`, written before any DATA so that they
+    survive the worker: a message whose lease ran out meanwhile is not sent by it.
+    """
+    if conn.dialect.name == "postgresql":
+        # The mark must outlive the worker, not the database server: no wait for the WAL flush.
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    lost = case((messages.c.relay_attempts > messages.c.attempts, 1), else_=0)
+    result = conn.execute(
+        update(messages)
+        .where(
+            messages.c.id.in_(message_ids),
+            messages.c.claimed_by == worker,
+            messages.c.send_state == SendState.IN_FLIGHT,
+        )
+        .values(relay_attempts=messages.c.relay_attempts + 1, resends=messages.c.resends + lost)
+        .returning(messages.c.id)
+    )
+    return {int(i) for i in result.scalars()}
 
 
 def extend_leases(conn: Connection, worker: str, lease_until: dt.datetime) -> None:
@@ -227,6 +273,14 @@ def finish_sending(
     return bool(result.rowcount)
 
 
+def count_relayed_more_than_once(conn: Connection, delivery_id: int) -> int:
+    """Messages handed over again after a hand-off whose outcome was lost (a worker died)."""
+    query = select(func.count()).where(
+        messages.c.delivery_id == delivery_id, messages.c.resends > 0
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def count_in_flight(conn: Connection, delivery_id: int | None = None) -> int:
     query = select(func.count()).where(messages.c.send_state == SendState.IN_FLIGHT)
     if delivery_id is not None:
@@ -293,9 +347,14 @@ def mark_not_sent(
 
 
 def _not_sent_reason(conn: Connection, delivery_id: int) -> str | None:
+    # A recipient's opt-out is that line's own reason, not the delivery's.
     query = (
         select(messages.c.smtp_response)
-        .where(messages.c.delivery_id == delivery_id, messages.c.status == MessageStatus.NOT_SENT)
+        .where(
+            messages.c.delivery_id == delivery_id,
+            messages.c.status == MessageStatus.NOT_SENT,
+            messages.c.smtp_response.not_in(list(NotSentReason)),
+        )
         .limit(1)
     )
     return conn.execute(query).scalar()

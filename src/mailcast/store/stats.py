@@ -83,7 +83,8 @@ def recount(conn: Connection, delivery_id: int, *, exclude_machine: bool = True)
     """Every live counter recomputed from the sending log, the exclusion log and the events.
 
     With `exclude_machine` (tracking.exclude_machine_events), machine opens and clicks are
-    left out, as the recorder leaves them out of the live counters.
+    left out, as the recorder leaves them out of the live counters. An event row stands for
+    1 + its repeats opens (clicks).
     """
     found: dict[str, int] = dict.fromkeys(COUNTERS, 0)
     by_status = (
@@ -103,7 +104,7 @@ def recount(conn: Connection, delivery_id: int, *, exclude_machine: bool = True)
 def _recount_tracking(conn: Connection, delivery_id: int, exclude_machine: bool) -> dict[str, int]:
     # An unsubscribe counts once per message (and is never a machine's).
     query = (
-        select(events.c.kind, func.count(), func.count(distinct(events.c.message_id)))
+        select(events.c.kind, _hits(), func.count(distinct(events.c.message_id)))
         .where(
             events.c.delivery_id == delivery_id,
             events.c.kind.in_([EventKind.OPENED, EventKind.CLICKED, EventKind.UNSUBSCRIBED]),
@@ -121,6 +122,11 @@ def _recount_tracking(conn: Connection, delivery_id: int, exclude_machine: bool)
         else:
             found["unsubscribed"] = int(unique)
     return found
+
+
+def _hits() -> ColumnElement[int]:
+    """The hits a group of event rows stands for: each row, and the repeats it counted."""
+    return func.sum(1 + events.c.repeats)
 
 
 def set_counters(
@@ -178,7 +184,7 @@ def hourly_events(conn: Connection, delivery_id: int) -> list[tuple[str, str, bo
     """(hour, kind, machine, events) for every hour with events, oldest first."""
     hour = hour_of(events.c.at)
     query = (
-        select(hour, events.c.kind, events.c.machine, func.count())
+        select(hour, events.c.kind, events.c.machine, _hits())
         .where(events.c.delivery_id == delivery_id)
         .group_by(hour, events.c.kind, events.c.machine)
         .order_by(hour)
@@ -189,7 +195,7 @@ def hourly_events(conn: Connection, delivery_id: int) -> list[tuple[str, str, bo
 def machine_totals(conn: Connection, delivery_id: int) -> dict[str, int]:
     """Opens and clicks flagged as machine events, kept in the log apart from the rates."""
     query = (
-        select(events.c.kind, func.count())
+        select(events.c.kind, _hits())
         .where(
             events.c.delivery_id == delivery_id,
             events.c.kind.in_([EventKind.OPENED, EventKind.CLICKED]),

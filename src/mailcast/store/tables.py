@@ -271,7 +271,12 @@ messages = Table(
     Column("next_attempt_at", UTCDateTime),
     Column("lease_until", UTCDateTime),
     Column("claimed_by", String(64)),
-    Column("attempts", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),  # hand-offs whose reply was recorded
+    # Hand-offs begun, each counted before its DATA: one more than `attempts` when a worker
+    # died after beginning one, before recording it.
+    Column("relay_attempts", Integer, nullable=False, default=0, server_default="0"),
+    # Hand-offs begun again after such an unrecorded one: the message may have left twice.
+    Column("resends", Integer, nullable=False, default=0, server_default="0"),
     Column("first_failure_at", UTCDateTime),
     Column("failure_type", String(10)),
     Column("failure_reason", String(40)),
@@ -296,6 +301,13 @@ messages = Table(
     Index("ix_messages_claim", "send_state", "delivery_id", "id"),
     Index("ix_messages_delivery_status", "delivery_id", "status"),
     Index("ix_messages_profile", "profile_id"),
+)
+# The few messages relayed more than once, counted per delivery without reading the others.
+Index(
+    "ix_messages_resent",
+    messages.c.delivery_id,
+    sqlite_where=messages.c.resends > 0,
+    postgresql_where=messages.c.resends > 0,
 )
 
 # The exclusion log: recipients left out at preparation, with the rule that left them out.
@@ -329,6 +341,9 @@ events = Table(
     Column("source_key", String(200)),
     # An open or click most likely made by a machine (privacy proxy, link scanner).
     Column("machine", Boolean, nullable=False, default=False, server_default=false()),
+    # Hits of the same open or click that came within tracking.repeat_window_seconds of this
+    # one: counted here instead of a row each (tracking/recorder.py).
+    Column("repeats", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_events_message", "message_id"),
     Index("ix_events_delivery_kind_at", "delivery_id", "kind", "at"),
     Index("ix_events_profile_at", "profile_id", "at"),

@@ -19,26 +19,22 @@ from sqlalchemy import (
     Connection,
     bindparam,
     case,
-    insert,
     select,
     update,
 )
 
-from mailcast.domain import EventKind
-from mailcast.store.tables import delivery_counters, events, messages
+from mailcast.store.tables import delivery_counters, messages
+from mailcast.store.tracking_events import chunks, write_events
 from mailcast.tracking.tokens import TokenKind
 
 if TYPE_CHECKING:
     from mailcast.tracking.recorder import Hit
-
-_CHUNK = 500  # messages per statement: well under both databases' parameter limits
 
 
 @dataclass(frozen=True)
 class _Columns:
     """The columns one kind of hit moves."""
 
-    event: EventKind
     count: str
     machine: str
     first: str
@@ -48,7 +44,6 @@ class _Columns:
 
 
 _OPEN = _Columns(
-    EventKind.OPENED,
     "opens",
     "machine_opens",
     "first_opened_at",
@@ -57,7 +52,6 @@ _OPEN = _Columns(
     "total_opens",
 )
 _CLICK = _Columns(
-    EventKind.CLICKED,
     "clicks",
     "machine_clicks",
     "first_clicked_at",
@@ -88,13 +82,13 @@ class _Tally:
 @dataclass
 class _Batch:
     tallies: dict[TokenKind, dict[int, _Tally]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)  # those naming a message that exists
 
 
 def sent_times(conn: Connection, message_ids: Iterable[int]) -> dict[int, tuple[Any, Any]]:
     """(relayed_at, delivered_at) of each of these messages that exists."""
     found: dict[int, tuple[Any, Any]] = {}
-    for part in _chunks(sorted(set(message_ids))):
+    for part in chunks(sorted(set(message_ids))):
         query = select(messages.c.id, messages.c.relayed_at, messages.c.delivered_at).where(
             messages.c.id.in_(part)
         )
@@ -103,18 +97,23 @@ def sent_times(conn: Connection, message_ids: Iterable[int]) -> dict[int, tuple[
 
 
 def record_hits(
-    conn: Connection, hits: Sequence[Hit], now: dt.datetime, *, exclude_machine: bool = True
+    conn: Connection,
+    hits: Sequence[Hit],
+    now: dt.datetime,
+    *,
+    exclude_machine: bool = True,
+    repeat_window: dt.timedelta = dt.timedelta(0),
 ) -> None:
     """Write one batch of opens and clicks: events, message columns, delivery counters.
 
     Machine hits are always logged (events.machine) and counted in machine_opens/clicks;
     with `exclude_machine` they stay out of opens, clicks, first/last times and unique_*.
+    A hit repeating an event row less than `repeat_window` old adds to its `repeats`.
     Hits naming a message that no longer exists are dropped.
     """
     owners = _owners(conn, [hit.token.message_id for hit in hits])
     batch = _tally(hits, owners, exclude_machine)
-    if batch.events:
-        conn.execute(insert(events), batch.events)
+    write_events(conn, batch.hits, owners, repeat_window)
     for kind, tallies in batch.tallies.items():
         _apply(conn, _COLUMNS[kind], tallies, owners, now)
 
@@ -126,7 +125,7 @@ def _owners(conn: Connection, message_ids: Iterable[int]) -> dict[int, tuple[int
     that share messages then wait for each other instead of deadlocking (PostgreSQL).
     """
     found: dict[int, tuple[int, int | None]] = {}
-    for part in _chunks(sorted(set(message_ids))):
+    for part in chunks(sorted(set(message_ids))):
         query = (
             select(messages.c.id, messages.c.delivery_id, messages.c.profile_id)
             .where(messages.c.id.in_(part))
@@ -145,32 +144,11 @@ def _tally(
         token = hit.token
         if token.kind not in _COLUMNS or token.message_id not in owners:
             continue
-        delivery_id, profile_id = owners[token.message_id]
         counted = not (hit.machine and exclude_machine)
         tallies = batch.tallies.setdefault(token.kind, {})
         tallies.setdefault(token.message_id, _Tally()).add(hit.at, counted, hit.machine)
-        batch.events.append(
-            {
-                "delivery_id": delivery_id,
-                "message_id": token.message_id,
-                "profile_id": profile_id,
-                "kind": _COLUMNS[token.kind].event.value,
-                "at": hit.at,
-                "machine": hit.machine,
-                "detail": _detail(hit),
-                "source_key": None,
-                "failure_type": None,
-                "failure_reason": None,
-            }
-        )
+        batch.hits.append(hit)
     return batch
-
-
-def _detail(hit: Hit) -> dict[str, Any]:
-    detail: dict[str, Any] = {"user_agent": hit.user_agent, "ip": hit.ip}
-    if hit.token.kind is TokenKind.CLICK:
-        detail |= {"link": hit.token.link, "url": hit.token.url}
-    return detail
 
 
 def _apply(
@@ -196,7 +174,7 @@ def _mark_first(
     """Set the first time on messages that had none; per delivery, how many that was."""
     firsts: Counter[int] = Counter()
     first_col = messages.c[cols.first]
-    for part in _chunks(sorted(counted)):
+    for part in chunks(sorted(counted)):
         when = case({mid: counted[mid].first for mid in part}, value=messages.c.id)
         stmt = (
             update(messages)
@@ -270,8 +248,3 @@ def _move_delivery_counters(
 
 def _plus(column: Column[Any], name: str) -> Any:
     return column + bindparam(name, type_=column.type)
-
-
-def _chunks(values: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

@@ -3,7 +3,8 @@
 Tracking hits come in bursts (privacy proxies fetch every pixel within seconds of delivery),
 so the HTTP handler only queues the hit; one writer task per process flushes the queue in
 batches, each one transaction. A failed flush keeps its hits for the next one, and stopping
-flushes whatever is left, so no answered hit is lost.
+flushes whatever is left, so no answered hit is lost. The same open or click fetched again
+and again adds to a counter on its event row rather than a row each (store/tracking_events.py).
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ def record(ctx: Context, hits: Sequence[Hit]) -> None:
         times = tracking_store.sent_times(conn, [hit.token.message_id for hit in hits])
         flagged = [_flagged(hit, times.get(hit.token.message_id, ()), ctx) for hit in hits]
         tracking_store.record_hits(
-            conn, flagged, ctx.clock.now(), exclude_machine=tracking.exclude_machine_events
+            conn,
+            flagged,
+            ctx.clock.now(),
+            exclude_machine=tracking.exclude_machine_events,
+            repeat_window=dt.timedelta(seconds=tracking.repeat_window_seconds),
         )
 
 

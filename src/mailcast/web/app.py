@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from mailcast.context import Context
 from mailcast.web import api, dashboard, errors, health, metrics, tracking, webhooks
+from mailcast.web.limits import BodyLimit
+from mailcast.web.security import SecurityHeaders
 
 
 def create_app(ctx: Context, *, hits_in_subprocess: bool = False) -> FastAPI:
@@ -25,4 +27,6 @@ def create_app(ctx: Context, *, hits_in_subprocess: bool = False) -> FastAPI:
     app.include_router(tracking.router)
     api.install(app)
     dashboard.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, ctx=ctx)  # the outermost: before anything reads a body
     return app

@@ -8,7 +8,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mailcast.feedback.webhooks.common import Malformed, Refused, Unauthenticated, WebhookError
-from mailcast.web.requests import BodyTooLarge
 
 log = logging.getLogger("mailcast.web")
 
@@ -21,7 +20,6 @@ STATUS: dict[type[Exception], int] = {
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(WebhookError, _webhook_error)
-    app.add_exception_handler(BodyTooLarge, _too_large)
 
 
 async def _webhook_error(request: Request, exc: Exception) -> JSONResponse:
@@ -33,7 +31,3 @@ async def _webhook_error(request: Request, exc: Exception) -> JSONResponse:
     challenge = exc.challenge if isinstance(exc, Unauthenticated) else ""
     headers = {"WWW-Authenticate": challenge} if challenge else None
     return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
-
-
-async def _too_large(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"error": str(exc)}, status_code=413)

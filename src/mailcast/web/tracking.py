@@ -31,7 +31,8 @@ from mailcast.tracking.machine import is_machine_agent
 from mailcast.tracking.recorder import Hit, Recorder, record
 from mailcast.tracking.tokens import TokenKind, TrackingToken
 from mailcast.tracking.unsubscribe import unsubscribe
-from mailcast.web.requests import context_of, read_body
+from mailcast.web.requests import context_of
+from mailcast.web.security import MIRROR_CSP
 
 router = APIRouter(prefix="/t", tags=["tracking"])
 
@@ -93,7 +94,7 @@ async def mirror(token: str, request: Request) -> Response:
     page = await run_in_threadpool(_mirror_html, ctx, found.message_id)
     if page is None:
         return _not_found()
-    return HTMLResponse(page, headers=NO_STORE)
+    return HTMLResponse(page, headers={**NO_STORE, "Content-Security-Policy": MIRROR_CSP})
 
 
 @router.get("/u/{token}", summary="Unsubscribe page: asks to confirm, changes nothing")
@@ -121,7 +122,7 @@ async def unsubscribe_post(token: str, request: Request) -> Response:
     found = _verified(ctx, token, TokenKind.UNSUBSCRIBE)
     if found is None or not await run_in_threadpool(_exists, ctx, found.message_id):
         return _not_found()
-    body = await read_body(request, ctx.settings.web.max_body_bytes)
+    body = await request.body()  # within web.max_body_bytes (web/limits.py)
     source = "one-click" if ONE_CLICK_BODY in body else "page"
     await run_in_threadpool(unsubscribe, ctx, found.message_id, ctx.clock.now(), source)
     return HTMLResponse(
@@ -175,7 +176,9 @@ def _mirror_html(ctx: Context, message_id: int) -> str | None:
         message_id, row["address"], row["first_name"], row["last_name"], row["attributes"] or {}
     )
     try:
-        composer = Composer(content, ctx.signer, LinkTracker.from_context(ctx))
+        composer = Composer(
+            content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates
+        )
         composed = composer.compose(recipient, ctx.clock.now())
     except (RenderError, ValueError):  # the profile changed since: nothing good to show
         return None

@@ -19,7 +19,7 @@ from mailcast.feedback.apply import ApplyResult, apply_observations
 from mailcast.feedback.observation import Observation
 from mailcast.feedback.webhooks import generic, postmark, sendgrid, ses, sns
 from mailcast.feedback.webhooks.common import load_json
-from mailcast.web.requests import context_of, read_body
+from mailcast.web.requests import context_of
 
 log = logging.getLogger("mailcast.web.webhooks")
 
@@ -82,7 +82,7 @@ async def postmark_records(request: Request) -> JSONResponse:
 
 async def _received(request: Request) -> tuple[Context, bytes]:
     ctx = context_of(request)
-    return ctx, await read_body(request, ctx.settings.web.max_body_bytes)
+    return ctx, await request.body()  # within web.max_webhook_bytes (web/limits.py)
 
 
 def _hooks(ctx: Context) -> WebhookSettings:

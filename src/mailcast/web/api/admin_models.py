@@ -23,6 +23,10 @@ class AddressOut(Out):
     releases_at: dt.datetime | None = Field(
         description="When it is released by itself; null: only an admin can release it."
     )
+    unsubscribed: bool = Field(description="A profile with this address unsubscribed.")
+    complained_at: dt.datetime | None = Field(
+        description="When a profile with this address last complained (marked it as spam)."
+    )
 
 
 class AddressPage(Out):
@@ -46,6 +50,20 @@ class ReleaseIn(BaseModel):
 class ReleaseOut(Out):
     released: list[str]
     not_held: list[str]
+
+
+class ListIn(BaseModel):
+    """Addresses to put on the denylist or allowlist, and why."""
+
+    addresses: list[Address] = Field(min_length=1, max_length=10_000)
+    reason: Annotated[Text, Field(max_length=500)] | None = Field(
+        None, description="Kept with each address as its detail."
+    )
+
+
+class ListChangeOut(Out):
+    changed: list[str] = Field(description="Put on the list (or taken off it).")
+    unchanged: list[str] = Field(description="Already on the list (or not on it).")
 
 
 # --- Users and tokens -----------------------------------------------------------------------

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from mailcast.domain import ExclusionReason, FailureReason, FailureType, MessageStatus
+from mailcast.domain import (
+    AddressStatus,
+    ExclusionReason,
+    FailureReason,
+    FailureType,
+    MessageStatus,
+    Standing,
+)
 from mailcast.web.api.models import Address, Name, Out
 from mailcast.web.api.types import Text
 
@@ -69,10 +76,14 @@ class HistoryEntryOut(Out):
     first_opened_at: dt.datetime | None
     first_clicked_at: dt.datetime | None
     unsubscribed_at: dt.datetime | None
+    complained_at: dt.datetime | None
 
 
 class HistoryOut(Out):
     profile_id: int
     email: str
-    subscribed: bool
+    subscribed: bool = Field(description="Neither unsubscribed nor complained.")
+    standing: Standing = Field(description="A complaint outweighs the subscription flag.")
+    complained_at: dt.datetime | None = Field(description="The profile's first complaint.")
+    address_status: AddressStatus = Field(description="The state of the profile's address.")
     entries: list[HistoryEntryOut]

@@ -116,6 +116,7 @@ def deployment_out(block: Deployment) -> DeploymentOut:
         excluded=block.excluded,
         exclusions=block.exclusions,
         in_flight=block.in_flight,
+        relayed_more_than_once=block.relayed_more_than_once,
         error_reason=block.error_reason,
         rates_refreshed_at=block.rates_refreshed_at,
     )

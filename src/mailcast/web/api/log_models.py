@@ -21,7 +21,15 @@ class MessageOut(Out):
     status: MessageStatus
     failure_type: FailureType | None
     failure_reason: FailureReason | None
-    attempts: int
+    attempts: int = Field(description="Hand-offs whose reply was recorded (retries included).")
+    relay_attempts: int = Field(
+        description="Hand-offs begun, counted before each DATA: more than `attempts` when a "
+        "worker died before recording one."
+    )
+    resends: int = Field(
+        description="Hand-offs begun again after such an unrecorded one: above 0, the message "
+        "was relayed more than once."
+    )
     next_attempt_at: dt.datetime | None
     smtp_code: int | None
     smtp_response: str | None
@@ -64,4 +72,7 @@ class EventOut(Out):
     failure_type: FailureType | None
     failure_reason: FailureReason | None
     machine: bool
+    repeats: int = Field(
+        0, description="The same open or click again within tracking.repeat_window_seconds."
+    )
     detail: dict[str, Any] | None

@@ -27,6 +27,9 @@ router = APIRouter(tags=["logs"])
 M = TypeVar("M", bound=BaseModel)
 TRACKING_KINDS = (EventKind.OPENED, EventKind.CLICKED)
 CSV_PAGE = 1000
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection):
+# addresses and SMTP replies come from outside, so such a cell is written after a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SendingLogFilter:
@@ -115,7 +118,11 @@ def _csv_row(row: RowMapping) -> list[Any]:
 
 
 def _csv_value(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # shown as the text it is, never run as a formula
+    return value
 
 
 def _csv_chunk(rows: Sequence[Sequence[Any]]) -> str:

@@ -125,6 +125,9 @@ class DeploymentOut(Out):
     excluded: int
     exclusions: dict[ExclusionReason, int]
     in_flight: int
+    relayed_more_than_once: int = Field(
+        description="Messages handed over again after a worker died before recording them."
+    )
     error_reason: str | None
     rates_refreshed_at: dt.datetime | None
 

@@ -54,7 +54,10 @@ def render_preview(ctx: Context, delivery_id: int, email: str | None = None) -> 
         text=delivery["text_template"],
     )
     try:
-        rendered = Composer(content, ctx.signer, LinkTracker.from_context(ctx)).render(recipient)
+        composer = Composer(
+            content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates
+        )
+        rendered = composer.render(recipient)
     except ValueError as exc:  # a RenderError, or a header value refused while composing
         raise RenderError(str(exc)) from exc
     return PreviewOut(

@@ -6,20 +6,18 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from mailcast.web.dashboard import auth, deliveries, pages
+from mailcast.web.dashboard import addresses, auth, deliveries, pages
 from mailcast.web.dashboard.render import PREFIX, STATIC_DIR, page
-from mailcast.web.security import SecurityHeaders
 
 
 def install(app: FastAPI) -> None:
-    """Add the dashboard's routes, static files, security headers and refusal pages."""
+    """Add the dashboard's routes, static files and refusal pages."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for part in (auth.router, deliveries.router, pages.router):
+    for part in (auth.router, deliveries.router, pages.router, addresses.router):
         router.include_router(part)
     app.include_router(router)
     app.add_api_route("/", _home, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(STATIC_DIR)), name="dashboard-static")
-    app.add_middleware(SecurityHeaders, prefix=PREFIX)
     app.add_exception_handler(auth.LoginRequired, _login_required)
     app.add_exception_handler(auth.CsrfFailed, _csrf_failed)
 

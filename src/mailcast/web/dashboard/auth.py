@@ -29,6 +29,9 @@ from mailcast.web.dashboard.render import PREFIX, page
 from mailcast.web.requests import context_of
 
 LOGIN_CSRF_COOKIE = "mailcast_login_csrf"
+# The session cookie goes to the dashboard and the API only, never to the public tracking
+# routes (/t), which show what authors wrote; a cookie per path, the same session.
+SESSION_PATHS = (PREFIX, "/api")
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 router = APIRouter()
@@ -122,7 +125,8 @@ async def login_post(request: Request) -> Response:
 async def logout(request: Request, posted: Post) -> Response:
     await run_in_threadpool(close_session, context_of(request), posted.session.token)
     response = RedirectResponse(f"{PREFIX}/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    for path in (*SESSION_PATHS, "/"):
+        response.delete_cookie(SESSION_COOKIE, path=path)
     return response
 
 
@@ -161,17 +165,20 @@ async def _logged_in(request: Request, ctx: Context, user: User, target: str) ->
     agent = request.headers.get("user-agent")
     token, _ = await run_in_threadpool(open_session, ctx, user, peer_of(request), agent)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(ctx.settings.sessions.lifetime_hours * 3600),
-        path="/",
-        httponly=True,
-        # Lax: a link to a delivery page (in a mail, a chat) opens it logged in; every
-        # state change is a POST, which Lax keeps from other sites, and carries a CSRF token.
-        samesite="lax",
-        secure=cookie_secure(ctx.settings),
-    )
+    response.delete_cookie(SESSION_COOKIE, path="/")  # as sessions were scoped before
+    for path in SESSION_PATHS:
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(ctx.settings.sessions.lifetime_hours * 3600),
+            path=path,
+            httponly=True,
+            # Lax: a link to a delivery page (in a mail, a chat) opens it logged in; every
+            # state change is a POST, which Lax keeps from other sites, and carries a CSRF
+            # token.
+            samesite="lax",
+            secure=cookie_secure(ctx.settings),
+        )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PREFIX}/login")
     return response
 

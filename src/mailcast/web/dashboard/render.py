@@ -37,7 +37,9 @@ def pct(value: float) -> str:
 
 def sentence(message: object) -> str:
     """An error message of the services ("a delivery in state ...") as a sentence."""
-    text = str(message).strip().strip("'\"")
+    text = str(message).strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # a KeyError's quotes
+        text = text[1:-1]
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!", ")")) else ".")
 
 

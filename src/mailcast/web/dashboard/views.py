@@ -106,6 +106,7 @@ def deployment_json(ctx: Context, delivery_id: int) -> dict[str, Any]:
         "open_rate": kpis.open_rate,
         "click_rate": kpis.click_rate,
         "in_flight": block.in_flight,
+        "relayed_more_than_once": block.relayed_more_than_once,
         "error_reason": block.error_reason,
     }
 

@@ -1,0 +1,50 @@
+"""Hand-offs counted as begun before their DATA, many in one write (a group commit).
+
+A worker killed between the relay's 250 and the recording of the batch leaves these counts
+behind: the message's next hand-off then shows as a re-send, so duplicates are visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+class HandOffMarks:
+    """Every sending task waits for its mark; those that arrive during a write share the next."""
+
+    def __init__(self, write: Callable[[list[int]], set[int]]) -> None:
+        self._write = write  # marks these message ids, returns those still held (in a thread)
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    async def begin(self, message_id: int) -> bool:
+        """Once the mark is committed: True; False when the message is no longer held."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[message_id] = future
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        return await future
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            marked: set[int] = set()
+            failure: Exception | None = None
+            try:
+                marked = await asyncio.to_thread(self._write, list(batch))
+            except Exception as exc:  # the senders give their messages back, unsent
+                failure = exc
+            _settle(batch, marked, failure)
+
+
+def _settle(
+    batch: dict[int, asyncio.Future[bool]], marked: set[int], failure: Exception | None
+) -> None:
+    for message_id, future in batch.items():
+        if future.done():  # its sender was cancelled meanwhile
+            continue
+        if failure is not None:
+            future.set_exception(failure)
+        else:
+            future.set_result(message_id in marked)
