@@ -15,6 +15,7 @@ from mailcast.cli import EXIT_REFUSED, app
 from mailcast.context import Context
 from mailcast.domain import DeliveryState, Role
 from mailcast.stats.deployment import deployment
+from mailcast.store import deliveries as delivery_store
 from mailcast.store import profiles as profile_store
 from mailcast.store.db import Database
 from mailcast.users.service import authenticate_token
@@ -275,3 +276,31 @@ def test_the_demo_sends_to_everyone_left_after_the_exclusions_and_its_figures_ad
     assert final["State"].startswith("finished")
     assert float(final["Open rate"].split()[0]) > 0
     assert float(final["Click-through rate"].split()[0]) > 0
+
+
+def test_deliveries_create_inline_css_sets_the_option(
+    cli: CliRunner, ctx: Context, tmp_path: Path
+) -> None:
+    marie = _add_user(cli, "marie", Role.PREPARE)
+    _ok(
+        cli,
+        "profiles",
+        "import",
+        str(_write(tmp_path / "a.csv", "email\na@x.org\n")),
+        "--list",
+        "news",
+    )
+    html = _write(tmp_path / "m.html", "<style>p { color: red }</style><p>Hi</p>")
+    created = {}
+    for extra in ([], ["--inline-css"]):
+        output = _ok(
+            cli,
+            *("deliveries", "create", "--token", marie, "--name", "x", "--subject", "x"),
+            *("--from", "n@example.com", "--list", "news", "--html-file", str(html), *extra),
+        )
+        match = re.search(r"delivery (\d+) created", output)
+        assert match, output
+        created[bool(extra)] = int(match[1])
+    with ctx.db.read() as conn:
+        shown = {k: delivery_store.get_delivery(conn, v)["inline_css"] for k, v in created.items()}
+    assert shown == {False: False, True: True}

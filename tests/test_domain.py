@@ -155,10 +155,13 @@ def test_a_5xx_at_hand_off_is_a_hard_failure_in_both_modes(mode: FeedbackMode) -
     assert next_status(mode, M.QUEUED, O.HARD_BOUNCE) is M.FAILED
 
 
-@pytest.mark.parametrize("mode", list(FeedbackMode))
-def test_a_4xx_at_hand_off_is_a_soft_failure_in_both_modes(mode: FeedbackMode) -> None:
+def test_a_4xx_at_hand_off_fails_in_efs_and_stays_queued_in_legacy_until_retries_fail() -> None:
     assert smtp_reply_outcome(452) is O.SOFT_BOUNCE
-    assert next_status(mode, M.QUEUED, O.SOFT_BOUNCE) is M.FAILED
+    assert next_status(EFS, M.QUEUED, O.SOFT_BOUNCE) is M.FAILED
+    # Legacy: Delivered % is unchanged by soft failures until the retries fail (seed).
+    assert next_status(LEGACY, M.QUEUED, O.SOFT_BOUNCE) is M.QUEUED
+    assert next_status(LEGACY, M.QUEUED, relay_outcome(LEGACY, M.QUEUED)) is M.SENT
+    assert next_status(LEGACY, M.QUEUED, O.RETRIES_FAILED) is M.FAILED
 
 
 def test_an_accepted_retry_is_a_success_in_legacy_and_waits_for_the_report_in_efs() -> None:

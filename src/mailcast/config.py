@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,6 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mailcast.compose.dkim import SELECTOR_PATTERN, a_label_domain, load_private_key
 from mailcast.domain import FeedbackMode, QuarantinePolicy
 
 
@@ -38,16 +39,62 @@ class SendSettings(BaseModel):
     """The send engine: how many connections, how fast, how much per claim."""
 
     concurrency: int = Field(default=10, ge=1)
+    # The rate and quotas hold for all workers together (through the database).
     rate_per_second: float = Field(default=0.0, ge=0.0, description="0 means no limit")
+    hourly_quota: int = Field(default=0, ge=0, description="0 means no limit")
+    daily_quota: int = Field(default=0, ge=0, description="0 means no limit")
     batch_size: int = Field(default=200, ge=1)
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_seconds: float = Field(default=0.5, gt=0)
-    max_consecutive_errors: int = Field(default=200, ge=1)
+    # Relay-level faults in a row (unreachable, 421 at connect, the same refusal of the sender
+    # or of relaying for different recipients) that pause the deliveries being sent; they
+    # resume by themselves once a probe of the relay succeeds.
+    max_consecutive_errors: int = Field(default=20, ge=1)
+    probe_first_seconds: float = Field(default=5.0, gt=0)
+    probe_max_seconds: float = Field(default=300.0, gt=0)
     # A delivery whose first this-many messages all fail to render, none rendering, goes to
     # error: its template fails for every recipient.
     max_render_failures: int = Field(default=20, ge=1)
     # Preparation blocks a delivery whose message, composed for a recipient, is larger (bytes).
     max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+
+
+class PacingSettings(BaseModel):
+    """How the engine slows a receiving domain, or the relay, that asks it to (README, "Backoff").
+
+    A slow-down reply holds the domain for the wait it names, else `wait_seconds`, and halves
+    the rate it was getting; every `recover_every_seconds` without another slow-down the rate
+    grows by `recover_factor`, until it is back to what it was.
+    """
+
+    wait_seconds: float = Field(default=60.0, ge=0)
+    max_wait_seconds: float = Field(default=3600.0, ge=0)
+    min_rate: float = Field(default=0.2, gt=0)
+    recover_every_seconds: float = Field(default=10.0, gt=0)
+    recover_factor: float = Field(default=1.5, gt=1)
+
+
+class DomainGroup(BaseModel):
+    """Receiving domains one provider serves, paced as one (shell-style patterns)."""
+
+    patterns: list[str]
+    rate_per_second: float = Field(default=0.0, ge=0.0, description="0 means no limit")
+    concurrency: int = Field(default=0, ge=0, description="0 means no limit")
+
+
+def _big_providers() -> dict[str, DomainGroup]:
+    # Conservative defaults: the big providers throttle senders that open many sessions at
+    # once, well before any stated rate.
+    return {
+        "google": DomainGroup(patterns=["gmail.com", "googlemail.com"], concurrency=20),
+        "microsoft": DomainGroup(
+            patterns=["outlook.*", "hotmail.*", "live.*", "msn.com"], concurrency=10
+        ),
+        "yahoo": DomainGroup(
+            patterns=["yahoo.*", "ymail.com", "rocketmail.com", "aol.*"], concurrency=10
+        ),
+        "apple": DomainGroup(patterns=["icloud.com", "me.com", "mac.com"], concurrency=10),
+    }
 
 
 class SandboxSettings(BaseModel):
@@ -213,6 +260,37 @@ class TemplateSettings(BaseModel):
     preparation_seconds: float = Field(default=1800.0, gt=0)
 
 
+class DkimKey(BaseModel):
+    """A DKIM key: mail From `domain`, or from a subdomain without keys of its own, is signed.
+
+    The algorithm is the key's: RSA (1024 to 4096 bits, 2048 advised) or Ed25519. Two keys of
+    one domain (RSA and Ed25519) both sign: not every receiver checks Ed25519 signatures yet.
+    """
+
+    domain: str
+    selector: str = Field(pattern=SELECTOR_PATTERN)
+    private_key_file: Path  # PEM, without a passphrase
+
+    # Checked when the settings are read: a bad key stops a process as it starts, not mid-send.
+    @field_validator("domain")
+    @classmethod
+    def _encodable(cls, domain: str) -> str:
+        a_label_domain(domain)
+        return domain
+
+    @field_validator("private_key_file")
+    @classmethod
+    def _usable(cls, path: Path) -> Path:
+        load_private_key(path)
+        return path
+
+
+class DkimSettings(BaseModel):
+    """DKIM signing (README, "DKIM"): mail From a domain with no key leaves unsigned."""
+
+    keys: list[DkimKey] = []
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MAILCAST_",
@@ -231,6 +309,10 @@ class Settings(BaseSettings):
     max_proof_addresses: int = 100
     relay: RelaySettings = RelaySettings()
     send: SendSettings = SendSettings()
+    pacing: PacingSettings = PacingSettings()
+    # Receiving domains grouped by provider, each group with its own limits (README,
+    # "Domain groups"); a domain in no group is its own group, without limits.
+    domain_groups: dict[str, DomainGroup] = Field(default_factory=_big_providers)
     sandbox: SandboxSettings = SandboxSettings()
     bounces: BounceSettings = BounceSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
@@ -239,6 +321,7 @@ class Settings(BaseSettings):
     typology: TypologySettings = TypologySettings()
     templates: TemplateSettings = TemplateSettings()
     sessions: SessionSettings = SessionSettings()
+    dkim: DkimSettings = DkimSettings()
 
     @property
     def validity_period(self) -> dt.timedelta:

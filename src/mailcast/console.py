@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import RowMapping
 
-from mailcast.domain import DeliveryState, ExclusionReason, ShownState, shown_state
+from mailcast.domain import DeliveryState, ExclusionReason, PauseCause, ShownState, shown_state
 from mailcast.stats.deployment import Deployment, display_state
 
 FINAL_STATES = frozenset(
@@ -88,7 +88,16 @@ def deployment_table(d: Deployment) -> Table:
         table.add_row("Relayed more than once", f"[yellow]{d.relayed_more_than_once:,}[/yellow]")
     if d.error_reason:
         table.add_row("Error", f"[red]{escape(d.error_reason)}[/red]")
+    if d.pause_reason:
+        table.add_row("Paused", f"[dark_orange]{escape(_pause_text(d))}[/dark_orange]")
     return table
+
+
+def _pause_text(d: Deployment) -> str:
+    assert d.pause_reason is not None
+    if d.paused_by is PauseCause.RELAY:
+        return f"{d.pause_reason} (resumes by itself once the relay takes mail again)"
+    return d.pause_reason
 
 
 def _refreshed(d: Deployment) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from mailcast.clock import Clock, SystemClock
+from mailcast.compose.dkim import DkimKeys, DkimSigner, load_private_key
 from mailcast.compose.verp import EnvelopeSigner
 from mailcast.config import Settings
 from mailcast.store.db import Database
@@ -34,6 +35,14 @@ class Context:
     def signer(self) -> EnvelopeSigner:
         s = self.settings
         return EnvelopeSigner(self.secret, s.bounce_domain, s.message_id_domain)
+
+    @cached_property
+    def dkim(self) -> DkimKeys:
+        """The DKIM keys, read once (the settings checked them already)."""
+        keys = self.settings.dkim.keys
+        return DkimKeys(
+            DkimSigner(k.domain, k.selector, load_private_key(k.private_key_file)) for k in keys
+        )
 
     @cached_property
     def token_signer(self) -> TokenSigner:

@@ -68,13 +68,16 @@ CAUSES: dict[tuple[DeliveryState, DeliveryState], str] = {
     (S.SCHEDULED, S.DRAFT): "`cancel_schedule` (start_deliveries), or `edit_delivery` "
     "(changing the schedule)",
     (S.SENDING, S.SENT): "the send engine, once no message waits for its first hand-off",
-    (S.SENDING, S.PAUSED): "`pause_delivery` (start_deliveries)",
+    (S.SENDING, S.PAUSED): "`pause_delivery` (start_deliveries), or the send engine after "
+    "`send.max_consecutive_errors` relay-level faults in a row (unreachable, 421 at connect, "
+    "sender or relaying refused)",
     (S.SENDING, S.STOPPED): "`stop_delivery` (start_deliveries)",
     (S.SENDING, S.ERROR): "the send engine: the relay refuses authentication, TLS cannot be "
-    "negotiated, the template fails for every recipient, or too many consecutive errors",
+    "negotiated, or the template fails for every recipient",
     (S.SENDING, S.FINISHED): "the scheduler's `validity` job: messages never handed over "
     "become not sent",
-    (S.PAUSED, S.SENDING): "`resume_delivery` (start_deliveries)",
+    (S.PAUSED, S.SENDING): "`resume_delivery` (start_deliveries), or the send engine when "
+    "a probe of the relay passes (a pause by relay faults only)",
     (S.PAUSED, S.STOPPED): "`stop_delivery` (start_deliveries)",
     (S.PAUSED, S.FINISHED): "the scheduler's `validity` job: the queued messages become not sent",
     (S.SENT, S.FINISHED): "the scheduler's `validity` job: retries not yet successful fail",

@@ -101,6 +101,13 @@ def shown_state(state: DeliveryState, *, only_retries_left: bool = False) -> Sho
     return ShownState(state.value, stibee, colour)
 
 
+class PauseCause(StrEnum):
+    """Who paused a send: an operator resumes it; relay faults end when a probe succeeds."""
+
+    OPERATOR = "operator"
+    RELAY = "relay"
+
+
 class Aggregation(StrEnum):
     """How the occurrences of a recurring delivery report: each alone, or per period."""
 
@@ -360,10 +367,13 @@ LEGACY_TABLE: dict[Outcome, dict[MessageStatus, MessageStatus]] = {
     O.RELAYED: {M.QUEUED: M.SENT},
     O.DELIVERED: {},
     O.HARD_BOUNCE: {M.QUEUED: M.FAILED, M.SENT: M.FAILED},
-    # Legacy mode cannot tell a soft bounce from a later success: the log keeps 'sent'.
-    O.SOFT_BOUNCE: {M.QUEUED: M.FAILED},
+    # Legacy mode cannot tell a soft bounce from a later success: the log keeps 'sent'. A 4xx
+    # during the hand-off leaves the message queued (not processed, its soft failure noted)
+    # until a retry is accepted (sent) or refused for good, or the retries fail (SPEC §4:
+    # Delivered % unchanged by soft failures until then).
+    O.SOFT_BOUNCE: {},
     O.RETRY_SUCCEEDED: {M.FAILED: M.SENT},
-    O.RETRIES_FAILED: {M.SENT: M.FAILED},
+    O.RETRIES_FAILED: {M.SENT: M.FAILED, M.QUEUED: M.FAILED},
 }
 
 EFS_TABLE: dict[Outcome, dict[MessageStatus, MessageStatus]] = {

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 from collections.abc import Iterator
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -237,3 +240,32 @@ def test_the_preview_keeps_the_operators_template_limits(world: World) -> None:
     delivery_id = world.draft(subject="Hello {{ 'x' * 5000 }}")
     body = assert_problem(world["marie"].get(f"/api/deliveries/{delivery_id}/preview"), 422)
     assert "templates.max_value_length" in body["detail"]
+
+
+def test_inline_css_is_an_option_of_the_delivery_seen_in_preview_and_proofs(
+    world: World, mta: SandboxMTA
+) -> None:
+    marie = world["marie"]
+    assert _create(world)["inline_css"] is False
+    styled = "<style>p { color: #c00 }</style><p>Hi {{ first_name }}</p>"
+    created = _create(world, html=styled + CONTENT["html"], inline_css=True)
+    path = f"/api/deliveries/{created['id']}"
+    assert created["inline_css"] is True and marie.get(path).json()["inline_css"] is True
+
+    html = marie.get(f"{path}/preview").json()["html"]
+    assert '<p style="color: #c00;">Hi P0</p>' in html and "<style>" not in html
+
+    assert marie.patch(path, json={"inline_css": False}).json()["inline_css"] is False
+    html = marie.get(f"{path}/preview").json()["html"]
+    assert html.startswith(styled.replace("{{ first_name }}", "P0")) and "style=" not in html
+    assert_problem(marie.patch(path, json={"inline_css": None}), 422)
+
+    assert marie.patch(path, json={"inline_css": True}).json()["inline_css"] is True
+    assert marie.post(f"{path}/prepare").json()["blocked"] is False
+    [result] = marie.post(f"{path}/proofs", json={"addresses": ["boss@example.com"]}).json()
+    assert result["accepted"] is True and mta.wait_for(1)
+    [received] = mta.received()
+    proof = email.message_from_bytes(received.data or b"", policy=email.policy.default)
+    assert isinstance(proof, EmailMessage)
+    body = proof.get_body(("html",))
+    assert body is not None and '<p style="color: #c00;">Hi' in str(body.get_content())

@@ -59,6 +59,14 @@ def _compose_html(html_body: str, **kwargs: Any) -> str:
     return _parts(_composer(html_body, **kwargs).compose(ANN, NOW).data)[1]
 
 
+def _list_unsubscribe(message: EmailMessage) -> list[str]:
+    """The URLs of the List-Unsubscribe header, in order (RFC 2369: `<url>, <url>`)."""
+    header = str(message["List-Unsubscribe"])
+    urls = re.findall(r"<([^<>]*)>", header)
+    assert ", ".join(f"<{url}>" for url in urls) == header
+    return urls
+
+
 def _verified(url: str, kind: TokenKind) -> TrackingToken:
     match = _TRACKED.fullmatch(url)
     assert match is not None, url
@@ -182,7 +190,7 @@ def test_templates_get_mirror_and_unsubscribe_urls_for_their_own_message() -> No
         for h, k in zip(hrefs, [TokenKind.MIRROR, TokenKind.UNSUBSCRIBE], strict=True)
     ] == [77, 77]
     assert text_out.splitlines() == [f"Web: {hrefs[0]}", f"Unsubscribe: {hrefs[1]}"]
-    assert message["List-Unsubscribe"] == f"<{hrefs[1]}>"
+    assert _list_unsubscribe(message) == [hrefs[1], f"mailto:{ENVELOPE.unsubscribe_address(77)}"]
 
 
 def test_every_message_carries_one_click_unsubscribe_headers_for_itself() -> None:
@@ -192,10 +200,23 @@ def test_every_message_carries_one_click_unsubscribe_headers_for_itself() -> Non
         message = _parts(composer.compose(recipient, NOW).data)[0]
 
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        header = message["List-Unsubscribe"]
-        assert header.startswith("<") and header.endswith(">")
-        token = _verified(header[1:-1], TokenKind.UNSUBSCRIBE)
+        https, mailto = _list_unsubscribe(message)
+        token = _verified(https, TokenKind.UNSUBSCRIBE)
         assert token.message_id == message_id
+        address = mailto.removeprefix("mailto:")
+        assert ENVELOPE.message_from_unsubscribe_address(address) == message_id
+
+
+@pytest.mark.parametrize("bounce_domain", ["bounces.mailcast.localhost", "localhost", ""])
+def test_no_mailto_while_the_bounce_domain_cannot_receive_mail(bounce_domain: str) -> None:
+    envelope = EnvelopeSigner("secret", bounce_domain, "example.com")
+    content = DeliveryContent(9, "Hello", "news@example.com", None, "<p>Hi</p>", "Hi")
+    composer = Composer(content, envelope, LinkTracker(TOKENS, BASE, "bottom"))
+
+    message = _parts(composer.compose(ANN, NOW).data)[0]
+
+    [https] = _list_unsubscribe(message)
+    assert _verified(https, TokenKind.UNSUBSCRIBE).message_id == 77
 
 
 def test_a_text_only_message_is_also_unsubscribable_and_has_no_pixel() -> None:
@@ -204,7 +225,7 @@ def test_a_text_only_message_is_also_unsubscribable_and_has_no_pixel() -> None:
     )
 
     assert html_body == "" and text.strip() == "Plain Ann"
-    assert _verified(message["List-Unsubscribe"][1:-1], TokenKind.UNSUBSCRIBE).message_id == 77
+    assert _verified(_list_unsubscribe(message)[0], TokenKind.UNSUBSCRIBE).message_id == 77
 
 
 def test_rendering_for_preparation_shows_the_links_as_written() -> None:

@@ -6,10 +6,8 @@ module named `conftest` for mypy).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from engine_thread import engine_running
 from mailcast.context import Context
-from mailcast.send.engine import SendEngine
 from mailcast.store.deliveries import get_delivery
 from mailcast.users.service import set_password
 from mailcast.web.in_thread import WebServer
@@ -74,22 +72,8 @@ def serving(ctx: Context) -> Iterator[str]:
 @contextmanager
 def sending_worker(ctx: Context) -> Iterator[None]:
     """A send worker on its own thread and event loop, as `mailcast serve` runs one."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    engine = SendEngine(ctx)
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(engine.run(stop=stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
+    with engine_running(ctx):
         yield
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(WAIT)
-        loop.close()
 
 
 def with_password(ctx: Context, name: str) -> str:

@@ -271,6 +271,25 @@ def test_the_profile_history_page_lists_what_happened_to_the_profile(
     assert "No profile has the address" in unknown.text
 
 
+def test_the_delivery_page_says_the_css_is_inlined_and_its_preview_shows_it(
+    ctx: Context, scenario: Scenario, client: TestClient
+) -> None:
+    scenario.audience(["ann@example.com"])
+    html_body = "<style>p { color: #c00 }</style><p>Hi {{ first_name }}</p>" + MAIL["html"]
+    inlined = scenario.delivery(**(MAIL | {"html": html_body}), inline_css=True)
+    as_written = scenario.delivery(**(MAIL | {"html": html_body}))
+    with_password(ctx, "marie")
+    log_in_client(client, "marie")
+
+    for delivery_id, shown, paragraph in (
+        (inlined, True, '<p style="color: #c00;">Hi P0</p>'),
+        (as_written, False, "<p>Hi P0</p>"),
+    ):
+        page = client.get(f"/dashboard/deliveries/{delivery_id}").text
+        assert ("<strong>CSS</strong> inlined" in page) is shown
+        assert paragraph in client.get(f"/dashboard/deliveries/{delivery_id}/preview").text
+
+
 # --- States, schedule, copies, recurring ----------------------------------------------------
 
 

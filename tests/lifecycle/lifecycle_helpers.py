@@ -1,5 +1,5 @@
 """Helpers of the lifecycle tests: a relay MTA on loopback that can be slow, refuse logins or
-offer TLS; the send engine running in the background; reading the sending log.
+offer TLS; waiting for what another thread does; reading the sending log.
 
 A plain module, not a conftest (a second module named `conftest` breaks mypy).
 """
@@ -14,8 +14,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mailcast.context import Context
-from mailcast.send.engine import SendEngine
 from mailcast.store import messages as message_store
 from mailcast.threaded_server import ThreadedServer
 
@@ -134,24 +132,6 @@ def untrusted_tls_context(folder: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context
-
-
-@contextmanager
-def engine_running(ctx: Context) -> Iterator[SendEngine]:
-    """The real send engine, as `mailcast worker` runs it, on a thread of its own."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    engine = SendEngine(ctx)
-    thread = threading.Thread(
-        target=lambda: loop.run_until_complete(engine.run(stop=stop)), name="test worker"
-    )
-    thread.start()
-    try:
-        yield engine
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=30)
-        loop.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:

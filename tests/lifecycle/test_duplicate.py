@@ -105,17 +105,18 @@ def test_duplicating_needs_prepare_deliveries(ctx: Context, scenario: Scenario) 
         assert len(delivery_store.list_deliveries(conn)) == 1
 
 
-def test_copy_and_retry_after_an_error_reaches_only_those_not_delivered(
+def test_copy_and_retry_after_a_stop_reaches_only_those_not_delivered(
     ctx: Context, scenario: Scenario, marie: User, sam: User
 ) -> None:
     readers = [f"reader{n}@example.com" for n in range(6)]
     scenario.audience(readers)
     ctx.settings.send.concurrency, ctx.settings.send.max_consecutive_errors = 1, 2
-    with Relay(mail_reply="421 4.3.2 try later", accept_first=2) as failing:
+    with Relay(mail_reply="554 5.7.1 Relay access denied", accept_first=2) as failing:
         ctx.settings.relay.port = failing.port
         original = scenario.sending()
         send_until_idle(ctx)
-    assert deployment(ctx, original).state is DeliveryState.ERROR
+    assert deployment(ctx, original).state is DeliveryState.PAUSED
+    stop_delivery(ctx, sam, original)  # the operator gives up on that relay
     delivered = set(failing.received())
     assert len(delivered) == 2
 

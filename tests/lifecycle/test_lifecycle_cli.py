@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from lifecycle_helpers import Relay
+from lifecycle_helpers import Relay, refuse_every_login
 from rich.color import ColorSystem
 from rich.console import Console
 from rich.style import Style
@@ -131,10 +131,12 @@ def test_the_list_shows_each_state_in_its_colour_with_stibee_words(
     scenario.delivery(name="being written")
     scheduled = scenario.prepared(name="for later", send_at=dt.datetime(2030, 1, 1, 9, 0))
     confirm_send(ctx, sam, scheduled)
-    with Relay(mail_reply="421 4.3.2 try later") as relay:
-        ctx.settings.relay.port, ctx.settings.send.max_consecutive_errors = relay.port, 1
+    with Relay(authenticator=refuse_every_login, auth_require_tls=False) as relay:
+        ctx.settings.relay.port = relay.port
+        ctx.settings.relay.username, ctx.settings.relay.password = "mailcast", "wrong"
         scenario.sending(name="went wrong")
         send_until_idle(ctx)
+    ctx.settings.relay.username = ctx.settings.relay.password = None
     scenario.sending(name="going out")
     # A colour terminal, as the operator's.
     screen = io.StringIO()
@@ -155,7 +157,7 @@ def test_the_list_shows_each_state_in_its_colour_with_stibee_words(
         line = next(line for line in shown.splitlines() if name in line)
         assert _coloured(state.value, colour) in line
         assert _coloured(word, colour) in line
-    assert "relay unreachable: 4.3.2 try later" in shown
+    assert "authentication refused: 535" in shown
 
 
 def _coloured(text: str, colour: str) -> str:

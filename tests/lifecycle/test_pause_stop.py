@@ -10,9 +10,10 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from lifecycle_helpers import Relay, engine_running, holds, in_flight, sending_log, wait_until
+from lifecycle_helpers import Relay, holds, in_flight, sending_log, wait_until
 
 from conftest import Scenario
+from engine_thread import engine_running
 from mailcast.clock import ManualClock
 from mailcast.context import Context
 from mailcast.deliveries.service import pause_delivery, resume_delivery, stop_delivery

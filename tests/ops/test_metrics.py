@@ -53,6 +53,7 @@ def test_the_scrape_is_the_text_format_with_help_and_type_for_every_family(
         "mailcast_bounces_total": "counter",
         "mailcast_queue_depth": "gauge",
         "mailcast_deliveries": "gauge",
+        "mailcast_deliveries_paused": "gauge",
         "mailcast_bounce_reports": "gauge",
         LATENCY: "histogram",
     }

@@ -41,8 +41,9 @@ OK, BOX, FULL = "ok@example.com", "box@example.org", "full@example.net"
 # Five retries the first day, an hour apart, then one a day (ACS); none past 84 h.
 EXPECTED_RETRIES = [1, 2, 3, 4, 5, 24, 48, 72]
 # (Delivered %, Bounces + errors %) while the retries go on, and once the validity is over.
+# Legacy: soft failures, reported or at the hand-off, change nothing until the retries fail.
 RATES = {
-    FeedbackMode.LEGACY: ((66.67, 33.33), (33.33, 66.67)),
+    FeedbackMode.LEGACY: ((100.0, 0.0), (33.33, 66.67)),
     FeedbackMode.EFS: ((33.33, 66.67), (33.33, 66.67)),
 }
 

@@ -122,7 +122,7 @@ def test_a_retry_whose_address_was_denylisted_meanwhile_ends_not_sent(
     delivery_id = scenario.sending()
     send_until_idle(ctx)
     waiting = _log(ctx, delivery_id)["full@example.com"]
-    assert (waiting["status"], waiting["send_state"]) == (MessageStatus.FAILED, SendState.WAITING)
+    assert (waiting["status"], waiting["send_state"]) == (MessageStatus.QUEUED, SendState.WAITING)
 
     with ctx.db.write() as conn:
         quarantine.note_complaint(conn, "full@example.com", clock.now())

@@ -13,6 +13,7 @@ from mailcast.cli.addresses import addresses_app
 from mailcast.cli.admin import db_app, profiles_app, users_app
 from mailcast.cli.bounces import bounces_app
 from mailcast.cli.deliveries import deliveries_app
+from mailcast.cli.dkim import dkim_app
 from mailcast.cli.feedback import feedback_app
 from mailcast.cli.proofs import deliveries_proof as _proof  # noqa: F401  (registers the command)
 from mailcast.cli.recurring import recurring_app
@@ -28,6 +29,7 @@ app.add_typer(bounces_app, name="bounces")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(addresses_app, name="addresses")
 app.add_typer(recurring_app, name="recurring")
+app.add_typer(dkim_app, name="dkim")
 processes.register(app)
 serve.register(app)
 

@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from mailcast.audience.target import TargetError
 from mailcast.config import Settings
@@ -30,7 +32,20 @@ EXIT_REFUSED = 3
 
 
 def context() -> Context:
-    return Context.from_settings(Settings())
+    return Context.from_settings(settings())
+
+
+def settings() -> Settings:
+    """The settings; invalid ones (a DKIM key file unreadable...) end the command at its start,
+    one line per error and no traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            err.print(f"[red]invalid setting[/red] {escape(where)}: {escape(message)}")
+        raise typer.Exit(1) from exc
 
 
 def acting_user(ctx: Context, token: str) -> User:

@@ -46,6 +46,9 @@ def recurring_create(
     html_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
     text_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
     reply_to: Annotated[str | None, typer.Option()] = None,
+    inline_css: Annotated[
+        bool, typer.Option("--inline-css", help="Inline the HTML's <style> rules.")
+    ] = False,
     mode: Annotated[FeedbackMode | None, typer.Option(help="Feedback mode.")] = None,
 ) -> None:
     """Create a recurring delivery; each occurrence creates and prepares a delivery."""
@@ -58,6 +61,7 @@ def recurring_create(
         target=Target(tuple(lists), filter_),
         html=html_file.read_text("utf-8") if html_file else "",
         text=text_file.read_text("utf-8") if text_file else "",
+        inline_css=inline_css,
         feedback_mode=mode,
     )
     spec = recurring.RecurringSpec(template, recurrence, timezone, aggregation, not no_confirm)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from mailcast.compose import dkim as dkim_signing
 from mailcast.compose.addresses import wire_address
+from mailcast.compose.inline_css import StyledTemplate, inline_rendered, styled_template
 from mailcast.compose.mime import MessageSkeleton, check_header_value
 from mailcast.compose.templates import (
     CompiledContent,
@@ -29,6 +31,7 @@ class DeliveryContent:
     reply_to: str | None
     html: str
     text: str
+    inline_css: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,9 @@ class Composer:
 
     With a `LinkTracker`, the HTML's links are rewritten once here (tracking/links.py) and
     each message gets its signed click, pixel, mirror and unsubscribe URLs and the
-    List-Unsubscribe headers.
+    List-Unsubscribe headers. With `inline_css`, the CSS is inlined before the links are
+    rewritten, so tracking sees the links of the HTML that is sent (compose/inline_css.py).
+    With `dkim` keys for the From domain, each message is signed once built (compose/dkim.py).
     """
 
     def __init__(
@@ -63,20 +68,26 @@ class Composer:
         signer: EnvelopeSigner,
         tracker: LinkTracker | None = None,
         limits: TemplateSettings | None = None,
+        dkim: dkim_signing.DkimKeys | None = None,
     ) -> None:
         check_header_value("From", content.from_addr)
         check_header_value("Reply-To", content.reply_to or "")
         self.content = content
         self.signer = signer
         self.tracker = tracker
+        self.dkim = dkim.for_sender(content.from_addr) if dkim else ()
         # Compiled as written first: errors then name the author's template, and links are
         # only rewritten in a template whose every tag and expression is closed.
         self.templates = CompiledContent(content.subject, content.html, content.text, limits)
-        self.html_links = InstrumentedHtml(content.html, (), ())
+        self.styled = StyledTemplate(content.html)
+        if content.inline_css:
+            self.styled = styled_template(content.html)
+        self.html_links = InstrumentedHtml(self.styled.source, (), ())
         self._preview: MessageLinks | None = None
         if tracker is not None:
-            self.html_links = tracker.instrument(content.html, content.subject, content.text)
+            self.html_links = tracker.instrument(self.styled.source, content.subject, content.text)
             self._preview = tracker.preview(self.html_links)
+        if self.html_links.source != content.html:
             self.templates = CompiledContent(
                 content.subject, self.html_links.source, content.text, limits
             )
@@ -99,9 +110,12 @@ class Composer:
     def message_size(self, recipient: Recipient, rendered: RenderedContent) -> int:
         """The size in bytes of the recipient's message as `compose` would build it."""
         message_id_header = self.signer.message_id_for(self.content.delivery_id, 0)
-        return len(self._build(recipient, rendered, message_id_header, _SIZE_DATE, self._preview))
+        data = self._build(recipient, rendered, message_id_header, _SIZE_DATE, self._preview)
+        return dkim_signing.signed_size(data, self.dkim)
 
-    def compose(self, recipient: Recipient, now: dt.datetime) -> ComposedMessage:
+    def compose(
+        self, recipient: Recipient, now: dt.datetime, *, sign: bool = True
+    ) -> ComposedMessage:
         links = None
         if self.tracker is not None:
             links = self.tracker.for_message(recipient.message_id, now, self.html_links)
@@ -109,13 +123,24 @@ class Composer:
         message_id_header = self.signer.message_id_for(
             self.content.delivery_id, recipient.message_id
         )
+        data = self._build(recipient, rendered, message_id_header, now, links)
+        if sign and self.dkim:
+            data = dkim_signing.sign(data, self.dkim, now)
         return ComposedMessage(
             message_id=recipient.message_id,
             envelope_from=self.signer.return_path(recipient.message_id),
             recipient=wire_address(recipient.address),
             message_id_header=message_id_header,
-            data=self._build(recipient, rendered, message_id_header, now, links),
+            data=data,
         )
+
+    async def signed(self, message: ComposedMessage, now: dt.datetime) -> ComposedMessage:
+        """A message composed with `sign=False`, signed in a thread: RSA lets go of the GIL
+        while it signs, so the event loop goes on meanwhile."""
+        if not self.dkim:
+            return message
+        data = await dkim_signing.sign_in_thread(message.data, self.dkim, now)
+        return replace(message, data=data)
 
     def _build(
         self,
@@ -133,7 +158,11 @@ class Composer:
             html=rendered.html,
             message_id=message_id_header,
             date=now,
-            extra_headers=links.headers() if links else (),
+            extra_headers=(
+                links.headers(self.signer.unsubscribe_address(recipient.message_id))
+                if links
+                else ()
+            ),
         )
 
     def _render(
@@ -147,6 +176,8 @@ class Composer:
             context.update(links.template_variables())
         rendered = self.templates.render(context, until)
         check_header_value("Subject", rendered.subject)
+        if self.styled.each_message and rendered.html.strip():
+            return replace(rendered, html=inline_rendered(rendered.html))
         return rendered
 
 

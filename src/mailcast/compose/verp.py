@@ -12,6 +12,12 @@ _VERP = re.compile(
 _MESSAGE_ID = re.compile(
     r"^<?(?P<delivery>[0-9]{1,20})\.(?P<id>[0-9]{1,20})\.(?P<sig>[0-9a-f]{12})@(?P<domain>[^<>@\s]+)>?$"
 )
+# The mailto of List-Unsubscribe: lower case (a mailbox may change the case of a local part)
+# and within RFC 5321's 64 octets, so not the HTTPS link's base64 token; a signature of its own.
+_UNSUBSCRIBE = re.compile(
+    r"^unsubscribe\+(?P<id>[0-9a-z]{1,13})-(?P<sig>[0-9a-f]{24})@(?P<domain>.+)$"
+)
+_UNSUBSCRIBE_FORM = re.compile(r"^unsubscribe\+[^@]*@(?P<domain>.+)$")
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -24,9 +30,9 @@ def _base36(number: int) -> str:
             return digits
 
 
-def _signature(secret: bytes, purpose: str, message_id: int) -> str:
+def _signature(secret: bytes, purpose: str, message_id: int, length: int = 12) -> str:
     mac = hmac.new(secret, f"{purpose}:{message_id}".encode(), hashlib.sha256)
-    return mac.hexdigest()[:12]
+    return mac.hexdigest()[:length]
 
 
 class EnvelopeSigner:
@@ -54,6 +60,32 @@ class EnvelopeSigner:
             return None
         message_id = int(match["id"], 36)
         expected = _signature(self._secret, "verp", message_id)
+        return message_id if hmac.compare_digest(expected, match["sig"]) else None
+
+    def unsubscribe_address(self, message_id: int) -> str | None:
+        """The address an email unsubscribes the message's recipient at (List-Unsubscribe).
+
+        None while the bounce domain is unset or a `.localhost` name (the default): no
+        mailbox provider could deliver the request to it.
+        """
+        domain = self.bounce_domain
+        if not domain or domain == "localhost" or domain.endswith(".localhost"):
+            return None
+        signature = _signature(self._secret, "unsubscribe", message_id, 24)
+        return f"unsubscribe+{_base36(message_id)}-{signature}@{domain}"
+
+    def is_unsubscribe_address(self, address: str) -> bool:
+        """Shaped as an unsubscribe address of ours, signed or not (a forged one is kept too)."""
+        match = _UNSUBSCRIBE_FORM.match(address.strip().strip("<>").lower())
+        return match is not None and match["domain"] == self.bounce_domain
+
+    def message_from_unsubscribe_address(self, address: str) -> int | None:
+        """The message an unsubscribe address names, or None if it is not one of ours or forged."""
+        match = _UNSUBSCRIBE.match(address.strip().strip("<>").lower())
+        if not match or match["domain"] != self.bounce_domain:
+            return None
+        message_id = int(match["id"], 36)
+        expected = _signature(self._secret, "unsubscribe", message_id, 24)
         return message_id if hmac.compare_digest(expected, match["sig"]) else None
 
     def message_from_message_id(self, value: str) -> int | None:

@@ -15,6 +15,7 @@ COPIED_COLUMNS = (
     "reply_to",
     "html_template",
     "text_template",
+    "inline_css",
     "target",
     "target_limit",
     "feedback_mode",

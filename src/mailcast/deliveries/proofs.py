@@ -159,11 +159,12 @@ def _composer(ctx: Context, delivery: RowMapping) -> Composer:
         reply_to=delivery["reply_to"],
         html=delivery["html_template"],
         text=delivery["text_template"],
+        inline_css=delivery["inline_css"],
     )
     s = ctx.settings
     signer = _ProofSigner(ctx.secret, s.bounce_domain, s.message_id_domain)
     try:
-        return Composer(content, signer, LinkTracker.from_context(ctx), s.templates)
+        return Composer(content, signer, LinkTracker.from_context(ctx), s.templates, ctx.dkim)
     except (RenderError, ValueError) as exc:
         raise DeliveryError(f"the message cannot be composed: {exc}") from exc
 

@@ -18,7 +18,7 @@ from mailcast.context import Context
 from mailcast.deliveries.copies import duplicate_delivery
 from mailcast.deliveries.errors import DeliveryError
 from mailcast.deliveries.schedule import cancel_schedule, rescheduled, send_moment, zone_of
-from mailcast.domain import EDITABLE_STATES, Action, DeliveryState, FeedbackMode
+from mailcast.domain import EDITABLE_STATES, Action, DeliveryState, FeedbackMode, PauseCause
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
 from mailcast.users.service import User, authorize
@@ -47,6 +47,7 @@ class DeliveryDraft:
     html: str = ""
     text: str = ""
     reply_to: str | None = None
+    inline_css: bool = False  # the <style> rules go into style attributes (compose/inline_css.py)
     target_limit: int | None = None
     feedback_mode: FeedbackMode | None = None
     # A send_at without an offset is a wall-clock time in send_timezone (an IANA name).
@@ -71,6 +72,7 @@ def _columns(ctx: Context, draft: DeliveryDraft, user: User) -> dict[str, Any]:
         "reply_to": draft.reply_to,
         "html_template": draft.html,
         "text_template": draft.text,
+        "inline_css": draft.inline_css,
         "target": draft.target.to_json(),
         "target_limit": draft.target_limit,
         "feedback_mode": draft.feedback_mode or ctx.settings.feedback_mode,
@@ -96,6 +98,7 @@ EDITABLE_FIELDS = {
     "reply_to": "reply_to",
     "html": "html_template",
     "text": "text_template",
+    "inline_css": "inline_css",
     "target_limit": "target_limit",
 }
 SCHEDULE_FIELDS = ("send_at", "send_timezone")
@@ -197,14 +200,28 @@ def pause_delivery(ctx: Context, user: User, delivery_id: int) -> None:
     """Remaining messages stay queued; messages already on the wire finish."""
     authorize(user, Action.PAUSE)
     with ctx.db.write() as conn:
-        delivery_store.move_delivery(conn, delivery_id, DeliveryState.PAUSED, ctx.clock.now())
+        delivery_store.move_delivery(
+            conn,
+            delivery_id,
+            DeliveryState.PAUSED,
+            ctx.clock.now(),
+            paused_by=PauseCause.OPERATOR,
+            pause_reason=f"paused by {user.name}",
+        )
 
 
 def resume_delivery(ctx: Context, user: User, delivery_id: int) -> None:
     """Sending goes on with what is still queued: nothing relayed is sent again."""
     authorize(user, Action.RESUME)
     with ctx.db.write() as conn:
-        delivery_store.move_delivery(conn, delivery_id, DeliveryState.SENDING, ctx.clock.now())
+        delivery_store.move_delivery(
+            conn,
+            delivery_id,
+            DeliveryState.SENDING,
+            ctx.clock.now(),
+            paused_by=None,
+            pause_reason=None,
+        )
 
 
 def stop_delivery(ctx: Context, user: User, delivery_id: int) -> int:

@@ -23,7 +23,9 @@ from mailcast.feedback import from_report
 from mailcast.feedback.apply import ApplyResult, apply_observations
 from mailcast.feedback.parse import parse_report
 from mailcast.store import inbound as store
+from mailcast.store import tracking_links as link_store
 from mailcast.store.inbound import Processed
+from mailcast.tracking.unsubscribe import unsubscribe
 from mailcast.users.service import User, authorize
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,11 @@ class Envelope:
 
 
 def accepts(signer: EnvelopeSigner, settings: BounceSettings, address: str) -> bool:
-    """A recipient the receiver takes: a signed VERP address, or a feedback address."""
+    """A recipient the receiver takes: a signed VERP address, a feedback address, or an
+    unsubscribe address (a forged one too: it is kept and counted as unmatched)."""
     if signer.message_from_return_path(address) is not None:
+        return True
+    if signer.is_unsubscribe_address(address):
         return True
     wanted = address.strip().strip("<>").casefold()
     domain = signer.bounce_domain.casefold()
@@ -82,6 +87,9 @@ def process_report(ctx: Context, report_id: int) -> Processed:
 
 
 def _read_and_apply(ctx: Context, report_id: int, raw: bytes, row: RowMapping) -> Processed:
+    requests = [r for r in row["recipients"] if ctx.signer.is_unsubscribe_address(r)]
+    if requests:
+        return _unsubscribe_requests(ctx, requests, row["received_at"])
     report = parse_report(raw)
     if report.kind not in from_report.READABLE_KINDS or not report.recipients:
         return Processed(ReportOutcome.UNPARSED, report.kind)
@@ -101,6 +109,35 @@ def _read_and_apply(ctx: Context, report_id: int, raw: bytes, row: RowMapping) -
         unmatched=result.unmatched,
         deferred=result.deferred,
     )
+
+
+def _unsubscribe_requests(ctx: Context, addresses: list[str], at: dt.datetime) -> Processed:
+    """An email to List-Unsubscribe's mailto: what the HTTPS one-click does, for each address.
+
+    Whatever it says: RFC 2369 asks nothing of its subject or body.
+    """
+    applied = duplicates = unmatched = 0
+    for address in addresses:
+        message_id = ctx.signer.message_from_unsubscribe_address(address)
+        if message_id is None or not _message_exists(ctx, message_id):
+            unmatched += 1  # forged, or a proof's (message 0)
+        elif unsubscribe(ctx, message_id, at, "mailto"):
+            applied += 1
+        else:
+            duplicates += 1
+    outcome = ReportOutcome.UNMATCHED
+    if applied:
+        outcome = ReportOutcome.APPLIED
+    elif duplicates:
+        outcome = ReportOutcome.DUPLICATE
+    return Processed(
+        outcome, "unsubscribe", applied=applied, duplicates=duplicates, unmatched=unmatched
+    )
+
+
+def _message_exists(ctx: Context, message_id: int) -> bool:
+    with ctx.db.read() as conn:
+        return link_store.message_exists(conn, message_id)
 
 
 def _outcome(result: ApplyResult) -> ReportOutcome:

@@ -1,6 +1,7 @@
 """The bounce receiver: mailcast's own SMTP server for DSNs, complaints and auto-replies.
 
-RCPT is accepted only for signed VERP return paths and the configured feedback addresses.
+RCPT is accepted only for signed VERP return paths, the configured feedback addresses and
+List-Unsubscribe's mailto addresses (feedback/inbound.py).
 Each message is committed to the database before the 250 reply, then read and applied.
 It runs on its own thread and event loop: `with BounceReceiver(ctx, port=0) as r: r.port`.
 """

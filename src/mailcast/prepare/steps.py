@@ -70,9 +70,12 @@ def compile_content(ctx: Context, delivery: RowMapping, findings: list[Finding])
         reply_to=delivery["reply_to"],
         html=delivery["html_template"],
         text=delivery["text_template"],
+        inline_css=delivery["inline_css"],
     )
     try:
-        return Composer(content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates)
+        return Composer(
+            content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates, ctx.dkim
+        )
     except TemplateLimitError as exc:
         findings.append(Finding("error", "template_limit", str(exc)))
         return None

@@ -14,22 +14,29 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, RowMapping
 
-from mailcast.compose.composer import Composer, DeliveryContent, Recipient
+from mailcast.compose.composer import ComposedMessage, Composer, DeliveryContent, Recipient
 from mailcast.compose.templates import RenderError
 from mailcast.context import Context
 from mailcast.domain import DeliveryState, FeedbackMode, MessageStatus
 from mailcast.feedback import quarantine
 from mailcast.send import outcomes
+from mailcast.send.domain_groups import DomainGroups
 from mailcast.send.hand_offs import HandOffMarks
 from mailcast.send.outcomes import Recorded
+from mailcast.send.pacing import RELAY, Pacer
+from mailcast.send.probe import ProbeEnvelope, relay_answers
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
-from mailcast.send.throttle import RateLimiter
+from mailcast.send.replies import Concern, read_reply
+from mailcast.send.shared_limits import SharedLimits, limits_of
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
 from mailcast.store.messages import ClaimedMessage
 from mailcast.tracking.links import LinkTracker
 
 _UNREACHABLE_RETRY = dt.timedelta(seconds=5)
+# A sending task waits out a domain's rate in place up to this; longer, the message goes back.
+_LONGEST_PACE_WAIT = dt.timedelta(seconds=1)
+_SESSION_POLL = dt.timedelta(milliseconds=10)  # how often a task looks for a group's session
 # How soon a pause, stop or error decided elsewhere reaches the messages this worker holds.
 _STATE_CHECK_SECONDS = 0.1
 _STILL_SENDING = (DeliveryState.SENDING, DeliveryState.SENT)
@@ -76,8 +83,15 @@ class SendEngine:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._marks = HandOffMarks(self._begin_hand_offs)
-        self._limiter = RateLimiter(self.send_settings.rate_per_second)
-        self._consecutive_unreachable = 0
+        self._shared = SharedLimits(ctx.db, limits_of(self.send_settings))
+        self._groups = DomainGroups(ctx.settings.domain_groups)
+        self._pacer = Pacer(ctx.settings.pacing, ctx.clock.now, self._groups.ceiling)
+        self._sessions: Counter[str] = Counter()  # per domain group, being handed over now
+        self._claim_turns = 0
+        # Relay-level faults in a row: unreachable, or the relay refusing sender or relaying.
+        self._relay_faults = 0
+        self._pauses: dict[int, str] = {}  # deliveries to pause at the next write, and why
+        self._probe = _ProbeState(self.send_settings.probe_first_seconds)
         self._render_failures: Counter[int] = Counter()  # per delivery, while none rendered
         self._rendered: set[int] = set()
 
@@ -103,6 +117,7 @@ class SendEngine:
             await self._flush()
             if loop.time() >= next_refresh:
                 await asyncio.to_thread(self._refresh_sendable)
+                await self._probe_relay_if_paused(loop.time())
                 next_refresh = loop.time() + self.send_settings.poll_seconds
             elif self._outstanding and loop.time() >= next_state_check:
                 await asyncio.to_thread(self._check_states)
@@ -184,12 +199,14 @@ class SendEngine:
                 reply_to=row["reply_to"],
                 html=row["html_template"],
                 text=row["text_template"],
+                inline_css=row["inline_css"],
             )
             self._composers[key] = Composer(
                 content,
                 self.ctx.signer,
                 LinkTracker.from_context(self.ctx),
                 self.ctx.settings.templates,
+                self.ctx.dkim,
             )
         validity_end = row["validity_ends_at"] or self.ctx.clock.now() + dt.timedelta(
             hours=row["validity_hours"]
@@ -200,6 +217,15 @@ class SendEngine:
             state=DeliveryState(row["state"]),
             validity_ends_at=validity_end,
         )
+
+    def _paused_by_relay(self) -> list[int]:
+        with self.ctx.db.read() as conn:
+            return delivery_store.paused_by_relay(conn)
+
+    def _resume(self, delivery_ids: list[int]) -> None:
+        with self.ctx.db.write() as conn:
+            delivery_store.resume_after_relay(conn, delivery_ids, self.ctx.clock.now())
+        self._refresh_sendable()
 
     def _in_flight_elsewhere(self) -> int:
         with self.ctx.db.read() as conn:
@@ -219,17 +245,25 @@ class SendEngine:
         lease_until = now + dt.timedelta(seconds=self.send_settings.lease_seconds)
         with self.ctx.db.write() as conn:
             message_store.release_expired_leases(conn, now)
-            # A copy: the sending tasks drop deliveries (errors) while this thread claims.
-            for delivery_id, sendable in list(self._sendable.items()):
+            for delivery_id, sendable in self._in_turn():
                 batch = message_store.claim_batch(
                     conn, delivery_id, self.worker, now, lease_until, self.send_settings.batch_size
                 )
                 if batch:
                     self._enqueue(batch)
+                    self._claim_turns += 1
                     return len(batch)
                 if sendable.state is DeliveryState.SENDING:
                     self._finish(conn, delivery_id, now)
         return 0
+
+    def _in_turn(self) -> list[tuple[int, _Sendable]]:
+        """The deliveries to claim from, each claim starting with the next: several sending at
+        once share the worker batch by batch, and none waits for another to end."""
+        # A copy: the sending tasks drop deliveries (errors) while this thread claims.
+        sendable = list(self._sendable.items())
+        first = self._claim_turns % len(sendable) if sendable else 0
+        return sendable[first:] + sendable[:first]
 
     def _enqueue(self, batch: list[ClaimedMessage]) -> None:
         self._outstanding += len(batch)
@@ -241,13 +275,16 @@ class SendEngine:
             self.stats.deliveries_sent.append(delivery_id)
 
     async def _flush(self) -> None:
-        if self._results or self._fatal:
+        if self._results or self._fatal or self._pauses:
             results, self._results = self._results, []
             fatal, self._fatal = self._fatal, {}
-            await asyncio.to_thread(self._record, results, fatal)
+            pauses, self._pauses = self._pauses, {}
+            await asyncio.to_thread(self._record, results, fatal, pauses)
             self._outstanding -= len(results)
 
-    def _record(self, results: list[Recorded], fatal: dict[int, str]) -> None:
+    def _record(
+        self, results: list[Recorded], fatal: dict[int, str], pauses: dict[int, str]
+    ) -> None:
         now = self.ctx.clock.now()
         moves: dict[int, Counter[tuple[MessageStatus, MessageStatus]]] = {}
         for result in results:
@@ -261,7 +298,9 @@ class SendEngine:
             quarantine.note_all(conn, notes, self.ctx.settings.quarantine.policy)
             for delivery_id, reason in fatal.items():
                 delivery_store.fail_sending(conn, delivery_id, reason, now)
-            for delivery_id in moves.keys() - fatal.keys():
+            for delivery_id, reason in pauses.items():
+                delivery_store.pause_for_relay(conn, delivery_id, reason, now)
+            for delivery_id in moves.keys() - fatal.keys() - pauses.keys():
                 self._finish(conn, delivery_id, now)
             # A message given back once its delivery stopped, failed or ended will never leave.
             for delivery_id in moves.keys() | fatal.keys():
@@ -282,55 +321,136 @@ class SendEngine:
         if sendable is None or msg.delivery_id in self._fatal:
             self.stats.released += 1
             return outcomes.released(msg)
+        group = self._groups.group_of(_domain(msg.address))
+        later = await self._groups_turn(group)
+        if later is not None:  # before composing: a held domain costs no rendering
+            return outcomes.released(msg, retry_at=later)
+        try:
+            return await self._hand_off(connection, msg, sendable, group)
+        finally:
+            self._sessions[group] -= 1
+
+    async def _hand_off(
+        self, connection: RelayConnection, msg: ClaimedMessage, sendable: _Sendable, group: str
+    ) -> Recorded:
         now = self.ctx.clock.now()
         try:
-            composed = sendable.composer.compose(_recipient(msg), now)
+            composed = sendable.composer.compose(_recipient(msg), now, sign=False)
         except (RenderError, ValueError) as exc:
             self._render_failed(msg.delivery_id, str(exc))
             return outcomes.unrenderable(msg, sendable.mode, str(exc), now)
         self._rendered.add(msg.delivery_id)
-        if not await self._take_turn():
-            return outcomes.released(msg)
+        wait = await self._shared_turn()
+        if wait is not None:  # the worker stops (0), or a quota is used up until then
+            return outcomes.released(msg, retry_at=now + wait if wait else None)
+        composed = await sendable.composer.signed(composed, now)
         if not await self._hand_off_begins(msg):
             return outcomes.released(msg)
         envid = composed.envelope_from.split("@", 1)[0]
         reply = await connection.send(
             Envelope(composed.envelope_from, composed.recipient, composed.data, envid)
         )
-        return await self._outcome(msg, sendable, reply, composed.message_id_header)
+        return await self._outcome(msg, sendable, reply, _Sent(composed, group))
 
     async def _outcome(
-        self, msg: ClaimedMessage, sendable: _Sendable, reply: RelayReply, header: str
+        self, msg: ClaimedMessage, sendable: _Sendable, reply: RelayReply, sent: _Sent
     ) -> Recorded:
-        now = self.ctx.clock.now()
+        now, header = self.ctx.clock.now(), sent.message_id_header
         if reply.kind is ReplyKind.ACCEPTED:
-            self._consecutive_unreachable = 0
+            self._relay_faults = 0
             self.stats.relayed += 1
             return outcomes.accepted(msg, sendable.mode, reply, header, now, self.worker)
         if reply.kind is ReplyKind.REFUSED:
-            self._consecutive_unreachable = 0
-            self.stats.refused += 1
-            return outcomes.refused(
-                msg, sendable.mode, reply, header, now, sendable.validity_ends_at
-            )
+            return self._refused(msg, sendable, reply, sent)
         if reply.kind is ReplyKind.UNSENDABLE:
             return outcomes.unsendable(msg, sendable.mode, reply.text, now)
         if reply.kind is ReplyKind.FATAL:
             self._give_up(msg.delivery_id, reply.text)
             # Not later than that: a sent delivery's retries wait there while it lasts.
             return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
-        self._consecutive_unreachable += 1
-        if self._consecutive_unreachable >= self.send_settings.max_consecutive_errors:
-            self._give_up(msg.delivery_id, f"relay unreachable: {reply.text}")
+        self._relay_fault(f"relay unreachable: {reply.text}", None)
         # Not handed over: back in the queue a little later, while the relay recovers.
-        await self._unless_stopping(asyncio.sleep(min(0.1 * self._consecutive_unreachable, 5.0)))
+        await self._unless_stopping(asyncio.sleep(min(0.1 * self._relay_faults, 5.0)))
         return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
 
-    async def _take_turn(self) -> bool:
-        """The rate limiter's turn; False when the worker stops first."""
-        if self._limiter.rate > 0:
-            await self._unless_stopping(self._limiter.acquire())
-        return not self._stopping.is_set()
+    def _refused(
+        self, msg: ClaimedMessage, sendable: _Sendable, reply: RelayReply, sent: _Sent
+    ) -> Recorded:
+        """A refusal counts against the address only when it is about the recipient."""
+        now, header = self.ctx.clock.now(), sent.message_id_header
+        reading = read_reply(reply)
+        if reading.concern is Concern.RECIPIENT:
+            self._relay_faults = 0
+            self.stats.refused += 1
+            return outcomes.refused(
+                msg, sendable.mode, reply, header, now, sendable.validity_ends_at
+            )
+        if reading.concern is Concern.RELAY:
+            probe = ProbeEnvelope(sent.composed.envelope_from, sent.composed.recipient)
+            self._relay_fault(f"the relay refuses: {reply.code} {reply.text}", probe)
+            return outcomes.deferred(msg, reply, header, now + _UNREACHABLE_RETRY)
+        paced = RELAY if reading.concern is Concern.RELAY_PACE else sent.group
+        until = self._pacer.slowed(paced, reading.wait_seconds)
+        return outcomes.deferred(msg, reply, header, until)
+
+    async def _groups_turn(self, group: str) -> dt.datetime | None:
+        """Wait for a session and the rate of the recipient's domain group; when that is far
+        off, the time to try again instead. None: it may go (its session is counted)."""
+        while True:
+            later = self._session_free_at(group) or self._pacer.wait_for(group)
+            if later is None:
+                self._sessions[group] += 1
+                return None
+            wait = later - self.ctx.clock.now()
+            if wait > _LONGEST_PACE_WAIT or self._stopping.is_set():
+                return later
+            await self._unless_stopping(asyncio.sleep(max(wait.total_seconds(), 0.005)))
+
+    def _session_free_at(self, group: str) -> dt.datetime | None:
+        limits = self._groups.limits(group)
+        if limits is None or not limits.concurrency or self._sessions[group] < limits.concurrency:
+            return None
+        return self.ctx.clock.now() + _SESSION_POLL
+
+    def _relay_fault(self, reason: str, probe: ProbeEnvelope | None) -> None:
+        """One more relay-level fault in a row; past the setting, what is being sent pauses."""
+        self._relay_faults += 1
+        if probe is not None:
+            self._probe.envelope = probe
+        if self._relay_faults < self.send_settings.max_consecutive_errors:
+            return
+        for delivery_id, sendable in list(self._sendable.items()):
+            if sendable.state is DeliveryState.SENDING:
+                self._pauses[delivery_id] = reason
+                self._sendable.pop(delivery_id, None)
+        self._probe.paused(asyncio.get_running_loop().time())
+
+    async def _probe_relay_if_paused(self, now: float) -> None:
+        """Resume what relay faults paused once the relay takes the refused envelope again."""
+        if now < self._probe.next_at:
+            return
+        paused = await asyncio.to_thread(self._paused_by_relay)
+        if not paused:  # a pause by another worker is seen within the first probe's wait
+            self._probe.next_at = now + self.send_settings.probe_first_seconds
+            return
+        if await relay_answers(self.ctx.settings.relay, self._probe.envelope):
+            await asyncio.to_thread(self._resume, paused)
+            self._relay_faults = 0
+            self._probe.succeeded(self.send_settings.probe_first_seconds)
+        else:
+            self._probe.failed(now, self.send_settings.probe_max_seconds)
+
+    async def _shared_turn(self) -> dt.timedelta | None:
+        """The turn of the rate and quotas all workers share. None: it may go; else how long
+        until it may (zero when the worker stops first)."""
+        while (short := self._shared.take()) is not None:
+            wait = await asyncio.to_thread(self._shared.refill, short)
+            if wait > _LONGEST_PACE_WAIT.total_seconds():
+                return dt.timedelta(seconds=wait)
+            await self._unless_stopping(asyncio.sleep(wait))
+            if self._stopping.is_set():
+                return dt.timedelta(0)
+        return dt.timedelta(0) if self._stopping.is_set() else None
 
     async def _unless_stopping(self, wait: Awaitable[None]) -> None:
         """Wait, but no longer than until the worker stops: a stop waits for no turn."""
@@ -362,6 +482,41 @@ class SendEngine:
         """
         self._fatal[delivery_id] = reason
         self._sendable.pop(delivery_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A message handed over, and the domain group it went to."""
+
+    composed: ComposedMessage
+    group: str
+
+    @property
+    def message_id_header(self) -> str:
+        return self.composed.message_id_header
+
+
+@dataclass
+class _ProbeState:
+    """When to probe a relay that paused sends next: the wait doubles while it stays down."""
+
+    interval: float
+    next_at: float = 0.0
+    envelope: ProbeEnvelope | None = None
+
+    def paused(self, now: float) -> None:
+        self.next_at = max(self.next_at, now + self.interval)
+
+    def failed(self, now: float, longest: float) -> None:
+        self.interval = min(self.interval * 2, longest)
+        self.next_at = now + self.interval
+
+    def succeeded(self, first: float) -> None:
+        self.interval, self.envelope = first, None
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
 
 
 def _recipient(msg: ClaimedMessage) -> Recipient:

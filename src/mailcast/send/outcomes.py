@@ -182,6 +182,25 @@ def refused(
     return Recorded(msg.delivery_id, row, event, msg.status, new, note)
 
 
+def deferred(
+    msg: ClaimedMessage, reply: RelayReply, message_id_header: str, retry_at: dt.datetime
+) -> Recorded:
+    """Refused for the pace or by the relay itself: tried again then, the address untouched.
+
+    The attempt counts (the log shows what the relay said), the status and the address's
+    standing stay as they were.
+    """
+    row = _unchanged(msg) | {
+        "next_attempt_at": retry_at,
+        "attempts": msg.attempts + 1,
+        **msg.hand_off_begun(),
+        "smtp_code": reply.code,
+        "smtp_response": reply.text[:1000],
+        "message_id_header": message_id_header,
+    }
+    return Recorded(msg.delivery_id, row, None, msg.status, msg.status)
+
+
 def unsendable(msg: ClaimedMessage, mode: FeedbackMode, reason: str, now: dt.datetime) -> Recorded:
     """The relay cannot take this message (it needs SMTPUTF8): failed for good, nothing sent.
 

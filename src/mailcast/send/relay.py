@@ -9,11 +9,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import Enum
 
-import aiosmtplib
-
 from mailcast.compose.addresses import needs_smtputf8
 from mailcast.config import RelaySettings
+from mailcast.send import smtp_client
 from mailcast.send.metrics import RELAY_LATENCY
+from mailcast.send.smtp_client import Refused, SmtpClient, SmtpError, Unsupported
 
 _QUEUE_ID = re.compile(r"(?:queued as|id=)\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
 _QUIT_SECONDS = 5.0
@@ -34,11 +34,21 @@ class ReplyKind(Enum):
 _AUTHENTICATION_REQUIRED = 530
 
 
+class Stage(Enum):
+    """The step of the session a reply answered: it tells whom a refusal is about."""
+
+    SESSION = "session"  # connect, greeting, TLS, login: the relay
+    MAIL = "mail"  # MAIL FROM: the sender, for every recipient alike
+    RCPT = "rcpt"
+    DATA = "data"
+
+
 @dataclass(frozen=True, slots=True)
 class RelayReply:
     kind: ReplyKind
     code: int
     text: str
+    stage: Stage = Stage.SESSION
 
     @property
     def queue_id(self) -> str | None:
@@ -68,8 +78,14 @@ _NO_SMTPUTF8 = (
 )
 
 
+# Printable ASCII but '+', '=' and '\\': the same in xtext and in utf-8-addr-xtext.
+_XTEXT_AS_IS = re.compile(r"[!-*,-<>-\[\]-~]*")
+
+
 def _xtext(value: str) -> str:
     """RFC 3461 xtext: '+', '=' and non-printables as +HH."""
+    if _XTEXT_AS_IS.fullmatch(value):
+        return value
     return "".join(c if 33 <= ord(c) <= 126 and c not in "+=" else f"+{ord(c):02X}" for c in value)
 
 
@@ -91,33 +107,25 @@ class RelayConnection:
 
     def __init__(self, settings: RelaySettings) -> None:
         self.settings = settings
-        self._smtp: aiosmtplib.SMTP | None = None
+        self._client: SmtpClient | None = None
+        self._tls: ssl.SSLContext | None = None
 
-    async def _connected(self) -> aiosmtplib.SMTP:
-        if self._smtp is not None and self._smtp.is_connected:
-            return self._smtp
-        s = self.settings
-        # TLS and login are separate steps so that each failure is told apart.
-        smtp = aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.port,
-            timeout=s.timeout,
-            use_tls=s.tls == "implicit",
-            start_tls=False,
-            tls_context=ssl.create_default_context() if s.tls != "none" else None,
-        )
+    async def _connected(self) -> SmtpClient:
+        if self._client is not None and self._client.is_open:
+            return self._client
+        if self._tls is None and self.settings.tls != "none":
+            self._tls = ssl.create_default_context()
+        client = SmtpClient(self.settings.timeout)
         try:
-            await _open_session(smtp, s)
+            await _open_session(client, self.settings, self._tls)
         except _SessionFailed:
-            smtp.close()
+            client.abort()
             raise
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            smtp.close()
-            code = getattr(exc, "code", 0)
-            reply = RelayReply(ReplyKind.UNREACHABLE, code, f"{type(exc).__name__}: {exc}")
-            raise _SessionFailed(reply) from exc
-        self._smtp = smtp
-        return smtp
+        except (Refused, SmtpError, OSError, TimeoutError) as exc:
+            client.abort()
+            raise _SessionFailed(_unreachable(exc)) from exc
+        self._client = client
+        return client
 
     async def send(self, envelope: Envelope) -> RelayReply:
         """Hand one message over; the whole SMTP transaction feeds the latency histogram."""
@@ -126,74 +134,76 @@ class RelayConnection:
 
     async def _transaction(self, envelope: Envelope) -> RelayReply:
         try:
-            smtp = await self._connected()
+            client = await self._connected()
             utf8 = _needs_smtputf8(envelope)
-            if utf8 and not smtp.supports_extension("smtputf8"):
+            if utf8 and not client.supports("SMTPUTF8"):
                 return RelayReply(ReplyKind.UNSENDABLE, 0, _NO_SMTPUTF8)
-            mail_options, rcpt_options = self._dsn_options(smtp, envelope)
+            mail_options, rcpt_options = self._dsn_options(client, envelope)
             if utf8:
                 mail_options.append("SMTPUTF8")
-            _, text = await smtp.sendmail(
-                envelope.sender,
-                [envelope.recipient],
-                envelope.data,
-                mail_options=mail_options,
-                rcpt_options=rcpt_options,
+            reply = await client.send(
+                envelope.sender, envelope.recipient, envelope.data, mail_options, rcpt_options
             )
-            return RelayReply(ReplyKind.ACCEPTED, 250, text)
+            return RelayReply(ReplyKind.ACCEPTED, reply.code, reply.text)
         except _SessionFailed as exc:
             return exc.reply
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0]
-            return RelayReply(ReplyKind.REFUSED, refused.code, refused.message)
-        except aiosmtplib.SMTPResponseException as exc:
-            if exc.code == _AUTHENTICATION_REQUIRED:
-                await self.close()
-                return _fatal(exc.code, f"authentication required: {exc.message}")
-            if exc.code in (421, -1) or not 400 <= exc.code < 600:
-                await self.close()
-                return RelayReply(ReplyKind.UNREACHABLE, exc.code, exc.message)
-            return RelayReply(ReplyKind.REFUSED, exc.code, exc.message)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except Refused as exc:
+            return await self._refused(exc)
+        except (SmtpError, OSError, TimeoutError) as exc:
             await self.close()
-            return RelayReply(ReplyKind.UNREACHABLE, 0, f"{type(exc).__name__}: {exc}")
+            return _unreachable(exc)
 
-    def _dsn_options(
-        self, smtp: aiosmtplib.SMTP, envelope: Envelope
-    ) -> tuple[list[str], list[str]]:
-        if not (self.settings.request_dsn and envelope.envid and smtp.supports_extension("dsn")):
+    async def _refused(self, exc: Refused) -> RelayReply:
+        code, text = exc.reply.code, exc.reply.text
+        if code == _AUTHENTICATION_REQUIRED:
+            await self.close()
+            return _fatal(code, f"authentication required: {text}")
+        stage = _STAGES.get(exc.command)
+        if stage is None or not 400 <= code < 600:  # the session, not this message
+            await self.close()
+            return RelayReply(ReplyKind.UNREACHABLE, code, text)
+        return RelayReply(ReplyKind.REFUSED, code, text, stage)
+
+    def _dsn_options(self, client: SmtpClient, envelope: Envelope) -> tuple[list[str], list[str]]:
+        if not (self.settings.request_dsn and envelope.envid and client.supports("DSN")):
             return [], []
         mail = ["RET=HDRS", f"ENVID={_xtext(envelope.envid)}"]
         rcpt = ["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT={_orcpt(envelope.recipient)}"]
         return mail, rcpt
 
     async def close(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None and smtp.is_connected:
+        client, self._client = self._client, None
+        if client is not None and client.is_open:
             try:
                 # Bounded: a connection left mid-command by a cancelled send may never answer,
                 # and stopping a worker must not wait for it.
-                await asyncio.wait_for(smtp.quit(), _QUIT_SECONDS)
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                smtp.close()
+                await asyncio.wait_for(client.quit(), _QUIT_SECONDS)
+            except (SmtpError, OSError, TimeoutError):
+                client.abort()
 
 
-async def _open_session(smtp: aiosmtplib.SMTP, settings: RelaySettings) -> None:
+_STAGES = {
+    smtp_client.MAIL: Stage.MAIL,
+    smtp_client.RCPT: Stage.RCPT,
+    smtp_client.DATA: Stage.DATA,
+    smtp_client.END_OF_DATA: Stage.DATA,
+}
+
+
+async def _open_session(
+    client: SmtpClient, settings: RelaySettings, tls: ssl.SSLContext | None
+) -> None:
     """Connect, negotiate TLS, log in; _SessionFailed (FATAL) when retrying cannot help."""
-    try:
-        await smtp.connect()
-    except aiosmtplib.SMTPConnectError as exc:
-        if isinstance(exc.__cause__, ssl.SSLError):  # the implicit TLS handshake failed
-            failure = f"TLS could not be negotiated: {exc.__cause__}"
-            raise _SessionFailed(_fatal(0, failure)) from exc
-        raise
+    implicit = tls if settings.tls == "implicit" else None
+    await _step(
+        client.connect(settings.host, settings.port, implicit), "TLS could not be negotiated"
+    )
     if settings.tls == "starttls":
-        await _step(smtp.starttls(), "TLS could not be negotiated")
+        assert tls is not None
+        await _step(client.starttls(tls, settings.host), "TLS could not be negotiated")
     if settings.username is not None:
-        login = smtp.login(settings.username, settings.password or "")
+        login = client.login(settings.username, settings.password or "")
         await _step(login, "authentication refused")
-    if smtp.last_ehlo_response is None:
-        await smtp.ehlo()  # the DSN options depend on what the relay advertises
 
 
 async def _step(command: Awaitable[object], failure: str) -> None:
@@ -203,14 +213,19 @@ async def _step(command: Awaitable[object], failure: str) -> None:
     """
     try:
         await command
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
-        raise
-    except aiosmtplib.SMTPResponseException as exc:
-        if exc.code < 500:
+    except Refused as exc:
+        if exc.reply.code < 500 or exc.command in ("greeting", "EHLO", "HELO"):
             raise
-        raise _SessionFailed(_fatal(exc.code, f"{failure}: {exc.code} {exc.message}")) from exc
-    except (aiosmtplib.SMTPException, ssl.SSLError) as exc:
+        reply = exc.reply
+        raise _SessionFailed(_fatal(reply.code, f"{failure}: {reply.code} {reply.text}")) from exc
+    except (Unsupported, ssl.SSLError) as exc:
         raise _SessionFailed(_fatal(0, f"{failure}: {exc}")) from exc
+
+
+def _unreachable(exc: Exception) -> RelayReply:
+    if isinstance(exc, Refused):
+        return RelayReply(ReplyKind.UNREACHABLE, exc.reply.code, exc.reply.text)
+    return RelayReply(ReplyKind.UNREACHABLE, 0, f"{type(exc).__name__}: {exc}")
 
 
 def _fatal(code: int, text: str) -> RelayReply:

@@ -18,6 +18,7 @@ from mailcast.domain import (
     DeliveryState,
     ExclusionReason,
     Kpis,
+    PauseCause,
     ShownState,
     StatusCounts,
     kpis,
@@ -47,6 +48,9 @@ class Deployment:
     # Messages handed over again after a worker died before recording their hand-off: the
     # recipient may have received them twice.
     relayed_more_than_once: int = 0
+    # Why the send is paused, and whether relay faults paused it (it then resumes by itself).
+    pause_reason: str | None = None
+    paused_by: PauseCause | None = None
 
     @property
     def progress(self) -> float:
@@ -61,6 +65,7 @@ def deployment(ctx: Context, delivery_id: int) -> Deployment:
         counts = counter_store.read_counts(conn, delivery_id)
         shown_opens, shown_clicks, refreshed_at = stats_store.shown_rates(conn, delivery_id)
         shown = dataclasses.replace(counts, unique_opens=shown_opens, unique_clicks=shown_clicks)
+        paused = delivery["state"] == DeliveryState.PAUSED
         return Deployment(
             delivery_id=delivery_id,
             name=delivery["name"],
@@ -74,7 +79,13 @@ def deployment(ctx: Context, delivery_id: int) -> Deployment:
             rates_refreshed_at=refreshed_at,
             only_retries_left=bool(message_store.only_retries_left(conn, [delivery_id])),
             relayed_more_than_once=message_store.count_relayed_more_than_once(conn, delivery_id),
+            pause_reason=delivery["pause_reason"] if paused else None,
+            paused_by=_paused_by(delivery) if paused else None,
         )
+
+
+def _paused_by(delivery: RowMapping) -> PauseCause | None:
+    return PauseCause(delivery["paused_by"]) if delivery["paused_by"] else None
 
 
 def display_state(d: Deployment) -> ShownState:

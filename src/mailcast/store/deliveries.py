@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
-from mailcast.domain import DeliveryState, ExclusionReason, check_transition
+from mailcast.domain import DeliveryState, ExclusionReason, PauseCause, check_transition
 from mailcast.store.counters import set_prepared_counts
 from mailcast.store.tables import deliveries, delivery_counters, exclusions, messages
 
@@ -123,6 +123,42 @@ def fail_sending(conn: Connection, delivery_id: int, reason: str, now: dt.dateti
         .values(state=DeliveryState.ERROR, error_reason=reason, updated_at=now)
     )
     return bool(result.rowcount)
+
+
+def pause_for_relay(conn: Connection, delivery_id: int, reason: str, now: dt.datetime) -> bool:
+    """Pause a sending delivery because of relay faults, saying why; any other state is left."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.SENDING)
+        .values(
+            state=DeliveryState.PAUSED,
+            paused_by=PauseCause.RELAY,
+            pause_reason=reason,
+            updated_at=now,
+        )
+    )
+    return bool(result.rowcount)
+
+
+def paused_by_relay(conn: Connection) -> list[int]:
+    query = select(deliveries.c.id).where(
+        deliveries.c.state == DeliveryState.PAUSED, deliveries.c.paused_by == PauseCause.RELAY
+    )
+    return [int(i) for i in conn.scalars(query)]
+
+
+def resume_after_relay(conn: Connection, delivery_ids: Collection[int], now: dt.datetime) -> int:
+    """The relay answers again: what relay faults paused sends again (an operator's pause stays)."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id.in_(delivery_ids),
+            deliveries.c.state == DeliveryState.PAUSED,
+            deliveries.c.paused_by == PauseCause.RELAY,
+        )
+        .values(state=DeliveryState.SENDING, paused_by=None, pause_reason=None, updated_at=now)
+    )
+    return int(result.rowcount)
 
 
 def update_delivery(conn: Connection, delivery_id: int, now: dt.datetime, **values: Any) -> None:

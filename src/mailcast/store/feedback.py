@@ -164,8 +164,9 @@ def has_messages_in_flight(conn: Connection, delivery_id: int) -> bool:
 def unresolved_messages(conn: Connection, delivery_id: int) -> list[Target]:
     """Messages whose soft failure nothing resolved: waiting for a retry, or given up on.
 
-    Legacy mode logs them 'sent' with a soft failure type; both modes log them 'failed' with
-    a soft type, or with none once a retry was handed over (EFS: only a report says more).
+    Legacy mode logs them 'sent' with a soft failure type, or 'queued' with one when every
+    hand-off so far got a 4xx; both modes log them 'failed' with a soft type, or with none
+    once a retry was handed over (EFS: only a report says more).
     """
     waiting_retry = and_(
         messages.c.send_state == SendState.WAITING, messages.c.status != MessageStatus.QUEUED
@@ -179,12 +180,16 @@ def unresolved_messages(conn: Connection, delivery_id: int) -> list[Target]:
         messages.c.status == MessageStatus.FAILED,
         or_(messages.c.failure_type.is_(None), messages.c.failure_type == FailureType.SOFT),
     )
+    # Legacy mode: refused with a 4xx at every hand-off so far, still queued for its retry.
+    deferred = and_(
+        messages.c.status == MessageStatus.QUEUED, messages.c.failure_type == FailureType.SOFT
+    )
     query = (
         select(*_TARGET_COLUMNS)
         .select_from(messages.join(deliveries, deliveries.c.id == messages.c.delivery_id))
         .where(
             messages.c.delivery_id == delivery_id,
-            or_(waiting_retry, soft_unresolved, not_succeeded),
+            or_(waiting_retry, soft_unresolved, not_succeeded, deferred),
         )
         .order_by(messages.c.id)
         .with_for_update(of=messages)

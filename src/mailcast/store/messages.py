@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     RowMapping,
+    and_,
     bindparam,
     case,
     exists,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from mailcast.domain import DeliveryState, MessageStatus, NotSentReason, SendState
+from mailcast.domain import DeliveryState, FailureType, MessageStatus, NotSentReason, SendState
 from mailcast.store.counters import apply_status_moves
 from mailcast.store.opt_outs import drop_opted_out
 from mailcast.store.tables import deliveries, events, messages, profiles
@@ -167,6 +168,23 @@ def claim_batch(
     ]
 
 
+# Built once: it runs for every few messages sent, and building it cost more than running it.
+_BEGIN_HAND_OFFS = (
+    update(messages)
+    .where(
+        messages.c.id.in_(bindparam("ids", expanding=True)),
+        messages.c.claimed_by == bindparam("worker"),
+        messages.c.send_state == SendState.IN_FLIGHT,
+    )
+    .values(
+        relay_attempts=messages.c.relay_attempts + 1,
+        resends=messages.c.resends
+        + case((messages.c.relay_attempts > messages.c.attempts, 1), else_=0),
+    )
+    .returning(messages.c.id)
+)
+
+
 def begin_hand_offs(conn: Connection, worker: str, message_ids: list[int]) -> set[int]:
     """Count a hand-off begun for each message this worker still holds; those are returned.
 
@@ -176,17 +194,7 @@ def begin_hand_offs(conn: Connection, worker: str, message_ids: list[int]) -> se
     if conn.dialect.name == "postgresql":
         # The mark must outlive the worker, not the database server: no wait for the WAL flush.
         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    lost = case((messages.c.relay_attempts > messages.c.attempts, 1), else_=0)
-    result = conn.execute(
-        update(messages)
-        .where(
-            messages.c.id.in_(message_ids),
-            messages.c.claimed_by == worker,
-            messages.c.send_state == SendState.IN_FLIGHT,
-        )
-        .values(relay_attempts=messages.c.relay_attempts + 1, resends=messages.c.resends + lost)
-        .returning(messages.c.id)
-    )
+    result = conn.execute(_BEGIN_HAND_OFFS, {"ids": message_ids, "worker": worker})
     return {int(i) for i in result.scalars()}
 
 
@@ -249,6 +257,13 @@ def record_batch(
     write_outcomes(conn, RECORDED_COLUMNS, rows, new_events, moves, now, worker=worker)
 
 
+# Queued and not yet refused: a legacy message queued again after a 4xx is a retry.
+_first_hand_off_due = and_(
+    messages.c.status == MessageStatus.QUEUED,
+    or_(messages.c.failure_type.is_(None), messages.c.failure_type != FailureType.SOFT),
+)
+
+
 def finish_sending(
     conn: Connection, delivery_id: int, now: dt.datetime, *, period_over: bool = False
 ) -> bool:
@@ -257,9 +272,7 @@ def finish_sending(
     A recurring delivery's period delivery takes more recipients until its period is over:
     only the recurring job, which knows that (`period_over`), marks it sent.
     """
-    unsent = exists().where(
-        messages.c.delivery_id == delivery_id, messages.c.status == MessageStatus.QUEUED
-    )
+    unsent = exists().where(messages.c.delivery_id == delivery_id, _first_hand_off_due)
     result = conn.execute(
         update(deliveries)
         .where(
@@ -367,13 +380,11 @@ def _state_reason(delivery: Any) -> str:
 
 def only_retries_left(conn: Connection, delivery_ids: Collection[int]) -> set[int]:
     """The sending or sent deliveries among these with retries to send and no first hand-off."""
-    first_hand_off = exists().where(
-        messages.c.delivery_id == deliveries.c.id, messages.c.status == MessageStatus.QUEUED
-    )
+    first_hand_off = exists().where(messages.c.delivery_id == deliveries.c.id, _first_hand_off_due)
     retry = exists().where(
         messages.c.delivery_id == deliveries.c.id,
         messages.c.send_state != SendState.DONE,
-        messages.c.status != MessageStatus.QUEUED,
+        ~_first_hand_off_due,
     )
     query = select(deliveries.c.id).where(
         deliveries.c.id.in_(delivery_ids),

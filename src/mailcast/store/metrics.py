@@ -15,6 +15,7 @@ from mailcast.domain import (
     EventKind,
     FailureType,
     FeedbackMode,
+    PauseCause,
     ReportOutcome,
     SendState,
 )
@@ -91,6 +92,17 @@ def deliveries_by_state(conn: Connection) -> dict[DeliveryState, int]:
     query = select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
     found = {DeliveryState(state): int(n) for state, n in conn.execute(query)}
     return {state: found.get(state, 0) for state in DeliveryState}
+
+
+def paused_by_cause(conn: Connection) -> dict[PauseCause, int]:
+    """Paused deliveries by who paused them: an operator, or relay faults."""
+    query = (
+        select(deliveries.c.paused_by, func.count())
+        .where(deliveries.c.state == DeliveryState.PAUSED, deliveries.c.paused_by.is_not(None))
+        .group_by(deliveries.c.paused_by)
+    )
+    found = {PauseCause(cause): int(n) for cause, n in conn.execute(query)}
+    return {cause: found.get(cause, 0) for cause in PauseCause}
 
 
 def reports_by_outcome(conn: Connection) -> dict[ReportOutcome, int]:

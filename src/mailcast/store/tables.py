@@ -141,6 +141,8 @@ deliveries = Table(
     Column("reply_to", String(400)),
     Column("html_template", Text, nullable=False, default=""),
     Column("text_template", Text, nullable=False, default=""),
+    # Inline the <style> rules into style attributes (compose/inline_css.py).
+    Column("inline_css", Boolean, nullable=False, default=False, server_default=false()),
     # {"lists": [names], "filter": "expression or null"}
     Column("target", JSON, nullable=False),
     Column("target_limit", Integer),
@@ -170,6 +172,9 @@ deliveries = Table(
     Column("occurrence_at", UTCDateTime),
     Column("aggregate_period", String(20)),
     Column("error_reason", Text),
+    # Who paused the send (PauseCause) and why: one paused by relay faults resumes by itself.
+    Column("pause_reason", Text),
+    Column("paused_by", String(16)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime),
@@ -379,4 +384,13 @@ secrets = Table(
     metadata,
     Column("name", String(50), primary_key=True),
     Column("value", String(200), nullable=False),
+)
+
+# The send rate and quotas shared by every worker: what each window of time has granted.
+send_windows = Table(
+    "send_windows",
+    metadata,
+    Column("name", String(20), primary_key=True),  # "rate", "hour", "day"
+    Column("window_index", BigId, primary_key=True, autoincrement=False),  # index since the epoch
+    Column("used", Integer, nullable=False),
 )

@@ -65,6 +65,7 @@ def mirror_source(conn: Connection, message_id: int) -> RowMapping | None:
             deliveries.c.reply_to,
             deliveries.c.html_template,
             deliveries.c.text_template,
+            deliveries.c.inline_css,
             profiles.c.first_name,
             profiles.c.last_name,
             profiles.c.attributes,

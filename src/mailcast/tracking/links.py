@@ -165,9 +165,17 @@ class MessageLinks:
             "_mc_track": self.track,
         }
 
-    def headers(self) -> tuple[tuple[str, str], ...]:
+    def headers(self, mailto: str | None = None) -> tuple[tuple[str, str], ...]:
+        """List-Unsubscribe with `mailto` (an address) beside the HTTPS link, when given.
+
+        RFC 2369 lists them by preference: the HTTPS one first, the one RFC 8058's one-click
+        POST goes to; the mailto serves clients that only send an email.
+        """
+        unsubscribe = f"<{self.unsubscribe_url}>"
+        if mailto:
+            unsubscribe += f", <mailto:{mailto}>"
         return (
-            ("List-Unsubscribe", f"<{self.unsubscribe_url}>"),
+            ("List-Unsubscribe", unsubscribe),
             ("List-Unsubscribe-Post", ONE_CLICK),
         )
 

@@ -84,6 +84,7 @@ def collect(ctx: Context) -> list[Family]:
         bounces = metrics_store.bounces_by_type(conn)
         queue = metrics_store.queue_depth(conn)
         states = metrics_store.deliveries_by_state(conn)
+        paused = metrics_store.paused_by_cause(conn)
         reports = metrics_store.reports_by_outcome(conn)
     return [
         _labelled(
@@ -110,6 +111,14 @@ def collect(ctx: Context) -> list[Family]:
             queue,
         ),
         _labelled("mailcast_deliveries", "gauge", "Deliveries by state.", "state", states),
+        _labelled(
+            "mailcast_deliveries_paused",
+            "gauge",
+            "Paused deliveries by cause: an operator, or relay faults (those resume by "
+            "themselves once the relay takes mail again).",
+            "cause",
+            paused,
+        ),
         _labelled(
             "mailcast_bounce_reports",
             "gauge",

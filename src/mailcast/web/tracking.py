@@ -171,6 +171,7 @@ def _mirror_html(ctx: Context, message_id: int) -> str | None:
         reply_to=row["reply_to"],
         html=row["html_template"],
         text=row["text_template"],
+        inline_css=row["inline_css"],
     )
     recipient = Recipient(
         message_id, row["address"], row["first_name"], row["last_name"], row["attributes"] or {}

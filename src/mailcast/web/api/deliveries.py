@@ -118,5 +118,7 @@ def deployment_out(block: Deployment) -> DeploymentOut:
         in_flight=block.in_flight,
         relayed_more_than_once=block.relayed_more_than_once,
         error_reason=block.error_reason,
+        pause_reason=block.pause_reason,
+        paused_by=block.paused_by,
         rates_refreshed_at=block.rates_refreshed_at,
     )

@@ -14,6 +14,7 @@ from mailcast.domain import (
     ExclusionReason,
     FeedbackMode,
     OccurrenceOutcome,
+    PauseCause,
 )
 from mailcast.web.api.types import MAX_INT, HeaderText, LocalTime, NonBlank, Text, TimeZone
 
@@ -51,6 +52,12 @@ Hours = Annotated[float, Field(gt=0, le=24 * 366)]
 TargetLimit = Annotated[int, Field(ge=0, le=MAX_INT)]
 
 
+_INLINE_CSS = (
+    "Move the HTML's <style> rules into style attributes (the <style> blocks are removed, "
+    'except those marked data-css-inline="keep"), for mail clients that ignore <style>.'
+)
+
+
 class ContentIn(BaseModel):
     """What a delivery says and to whom: shared by deliveries and recurring templates."""
 
@@ -61,6 +68,7 @@ class ContentIn(BaseModel):
     html: Body = ""
     text: Body = ""
     reply_to: Header | None = None
+    inline_css: bool = Field(False, description=_INLINE_CSS)
     target_limit: TargetLimit | None = None
     feedback_mode: FeedbackMode | None = None
     validity_hours: Hours | None = None
@@ -95,6 +103,7 @@ class DeliveryEdit(BaseModel):
     target: Annotated[TargetIn, Field(default=None)]
     html: Annotated[Body, Field(default=None)]
     text: Annotated[Body, Field(default=None)]
+    inline_css: Annotated[bool, Field(default=None, description=_INLINE_CSS)]
     reply_to: Header | None = None
     target_limit: TargetLimit | None = None
     send_at: LocalTime | None = None
@@ -129,6 +138,12 @@ class DeploymentOut(Out):
         description="Messages handed over again after a worker died before recording them."
     )
     error_reason: str | None
+    pause_reason: str | None = Field(
+        description="Why the send is paused: an operator, or relay faults (see paused_by)."
+    )
+    paused_by: PauseCause | None = Field(
+        description="'relay': paused by relay faults, resumes by itself once a probe succeeds."
+    )
     rates_refreshed_at: dt.datetime | None
 
 
@@ -150,6 +165,7 @@ class DeliveryOut(DeliverySummary):
     reply_to: str | None
     html: str
     text: str
+    inline_css: bool
     target: dict[str, Any]
     target_limit: int | None
     feedback_mode: FeedbackMode
@@ -242,6 +258,7 @@ class TemplateOut(Out):
     reply_to: str | None
     html: str
     text: str
+    inline_css: bool
     target: dict[str, Any]
     target_limit: int | None
     feedback_mode: FeedbackMode | None

@@ -52,6 +52,7 @@ def render_preview(ctx: Context, delivery_id: int, email: str | None = None) -> 
         reply_to=delivery["reply_to"],
         html=delivery["html_template"],
         text=delivery["text_template"],
+        inline_css=delivery["inline_css"],
     )
     try:
         composer = Composer(

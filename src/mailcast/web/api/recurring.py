@@ -73,6 +73,7 @@ def _out(item: Recurring) -> RecurringOut:
         reply_to=draft.reply_to,
         html=draft.html,
         text=draft.text,
+        inline_css=draft.inline_css,
         target=draft.target.to_json(),
         target_limit=draft.target_limit,
         feedback_mode=draft.feedback_mode,

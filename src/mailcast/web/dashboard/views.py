@@ -20,6 +20,7 @@ from mailcast.domain import (
     DeliveryState,
     EventKind,
     ExclusionReason,
+    PauseCause,
     ShownState,
     StatusCounts,
 )
@@ -108,6 +109,8 @@ def deployment_json(ctx: Context, delivery_id: int) -> dict[str, Any]:
         "in_flight": block.in_flight,
         "relayed_more_than_once": block.relayed_more_than_once,
         "error_reason": block.error_reason,
+        "pause_reason": block.pause_reason,
+        "paused_by_relay": block.paused_by is PauseCause.RELAY,
     }
 
 
