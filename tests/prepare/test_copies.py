@@ -32,7 +32,7 @@ def original(ctx: Context, scenario: Scenario, mta: SandboxMTA) -> int:
         "ok1@example.com": MessageStatus.SENT,
         "ok2@example.com": MessageStatus.SENT,
         "unknown1@example.com": MessageStatus.FAILED,
-        "full1@example.com": MessageStatus.FAILED,
+        "full1@example.com": MessageStatus.QUEUED,  # legacy: a 4xx waits for its retry
     }
     return delivery_id
 
