@@ -7,8 +7,6 @@ A plain module, not a conftest (a second module named `conftest` breaks mypy).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import ssl
 import threading
 import time
@@ -19,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from mailcast.context import Context
 from mailcast.store import messages as message_store
 from mailcast.threaded_server import ThreadedServer
+from tls_certs import self_signed
 
 
 class _Counting:
@@ -103,35 +98,8 @@ def refuse_every_login(*_args: Any) -> AuthResult:
 
 def untrusted_tls_context(folder: Path) -> ssl.SSLContext:
     """A server TLS context with a self-signed certificate, which clients do not trust."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay.test")])
-    now = dt.datetime.now(dt.UTC)  # the certificate is checked against the real time
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "relay.pem", folder / "relay.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
-    return context
+    server, _ = self_signed(folder)
+    return server
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:

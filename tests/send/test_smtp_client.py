@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from recording_relay import DROP, RecordingRelay, Script, self_signed
+from recording_relay import DROP, RecordingRelay, Script
 
 from mailcast.config import RelaySettings
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind, Stage
 from mailcast.send.smtp_client import Refused, SmtpClient
+from tls_certs import self_signed
 
 SENDER = "b-1-abc@bounces.example.com"
 
