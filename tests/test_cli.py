@@ -278,6 +278,25 @@ def test_the_demo_sends_to_everyone_left_after_the_exclusions_and_its_figures_ad
     assert float(final["Click-through rate"].split()[0]) > 0
 
 
+def test_deliveries_create_names_its_relays_and_refuses_an_unknown_one(
+    cli: CliRunner, ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILCAST_RELAYS", '{"eu": {"port": 2601}, "backup": {"port": 2602}}')
+    marie = _add_user(cli, "marie", Role.PREPARE)
+    audience = str(_write(tmp_path / "a.csv", "email\na@x.org\n"))
+    _ok(cli, "profiles", "import", audience, "--list", "news")
+    create = ["deliveries", "create", "--token", marie, "--name", "x", "--subject", "x"]
+    create += ["--from", "n@example.com", "--list", "news"]
+    output = _ok(cli, *create, "--relay", "backup", "--relay", "eu")
+    match = re.search(r"delivery (\d+) created", output)
+    assert match, output
+    with ctx.db.read() as conn:
+        assert delivery_store.get_delivery(conn, int(match[1]))["relays"] == ["backup", "eu"]
+    refused = cli.invoke(app, [*create, "--relay", "us"])
+    assert refused.exit_code != 0
+    assert "unknown relay 'us': the relays are eu, backup" in refused.output
+
+
 def test_deliveries_create_inline_css_sets_the_option(
     cli: CliRunner, ctx: Context, tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import ssl
 from pathlib import Path
 from typing import Literal
 
@@ -18,9 +19,11 @@ from pydantic_settings import (
 from mailcast.compose.dkim import SELECTOR_PATTERN, a_label_domain, load_private_key
 from mailcast.domain import FeedbackMode, QuarantinePolicy
 
+DEFAULT_RELAY = "default"  # the name of `relay` when `relays` names none
+
 
 class RelaySettings(BaseModel):
-    """The MTA (or provider endpoint) that messages are handed to."""
+    """An MTA (or provider endpoint) that messages are handed to (README, "Relays")."""
 
     host: str = "127.0.0.1"
     port: int = 2525
@@ -33,6 +36,22 @@ class RelaySettings(BaseModel):
     # The relay takes SMTPUTF8 (RFC 6531): addresses whose local part is not ASCII are queued
     # at preparation, else left out there (smtputf8_required). Domains always go as A-labels.
     smtputf8: bool = False
+    # PEM file of the certificate authorities trusted for this relay's TLS, instead of the
+    # system's (a relay with a private CA).
+    ca_file: Path | None = None
+    # With several relays: each message goes to one in rotation, chosen by weight.
+    weight: float = Field(default=1.0, gt=0)
+    # Connections to this relay per worker; None: `send.concurrency`.
+    concurrency: int | None = Field(default=None, ge=1)
+    # This relay's own rate and quotas, held across all workers like those of `send`.
+    rate_per_second: float = Field(default=0.0, ge=0.0, description="0 means no limit")
+    hourly_quota: int = Field(default=0, ge=0, description="0 means no limit")
+    daily_quota: int = Field(default=0, ge=0, description="0 means no limit")
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if self.tls == "none":
+            return None
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
 
 
 class SendSettings(BaseModel):
@@ -307,7 +326,9 @@ class Settings(BaseSettings):
     bounce_domain: str = "bounces.mailcast.localhost"
     message_id_domain: str = "mailcast.localhost"
     max_proof_addresses: int = 100
+    # The relay, when there is one; `relays` names several instead (README, "Relays").
     relay: RelaySettings = RelaySettings()
+    relays: dict[str, RelaySettings] = {}
     send: SendSettings = SendSettings()
     pacing: PacingSettings = PacingSettings()
     # Receiving domains grouped by provider, each group with its own limits (README,
@@ -322,6 +343,11 @@ class Settings(BaseSettings):
     templates: TemplateSettings = TemplateSettings()
     sessions: SessionSettings = SessionSettings()
     dkim: DkimSettings = DkimSettings()
+
+    @property
+    def named_relays(self) -> dict[str, RelaySettings]:
+        """Every relay by name: `relays`, or else `relay` alone, named "default"."""
+        return self.relays or {DEFAULT_RELAY: self.relay}
 
     @property
     def validity_period(self) -> dt.timedelta:

@@ -57,6 +57,7 @@ class ScriptedRelay(ThreadedServer):
         self.accepted_at: list[tuple[str, float]] = []  # (domain, monotonic time)
         self._in_data: Counter[str] = Counter()
         self.most_in_data: Counter[str] = Counter()  # per domain: the most DATAs at once
+        self.quits = 0  # sessions that ended well (a probe's, a worker's)
 
     def fix(self) -> None:
         """From now on, accept everything."""
@@ -108,6 +109,11 @@ class ScriptedRelay(ThreadedServer):
             self._accepted.update(envelope.rcpt_tos)
             self.accepted_at.extend((d, time.monotonic()) for d in domains)
         return "250 2.0.0 OK queued"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self._lock:
+            self.quits += 1
+        return "221 Bye"
 
     def _new_connection(self) -> SMTP:
         return SMTP(self, hostname="relay.test", loop=self._loop)

@@ -8,7 +8,7 @@ import pytest
 
 from mailcast.clock import ManualClock
 from mailcast.config import PacingSettings
-from mailcast.send.pacing import RELAY, Pacer
+from mailcast.send.pacing import Pacer
 from mailcast.send.relay import RelayReply, ReplyKind, Stage
 from mailcast.send.replies import Concern, read_reply
 
@@ -124,14 +124,15 @@ def test_a_second_slow_down_halves_again_and_the_wait_it_names_is_kept() -> None
     assert pacer.rate_of("example.org") == pytest.approx(first / 2)
 
 
-def test_a_slow_down_about_the_sender_holds_every_domain() -> None:
+def test_a_slow_down_about_the_sender_holds_every_domain_of_that_relay() -> None:
     time = _Time()
     pacer = _pacer(time)
-    pacer.slowed(RELAY, 10)
-    assert pacer.wait_for("a.example") is not None
-    assert pacer.wait_for("b.example") is not None
+    pacer.slowed("relay:eu:", 10)
+    assert pacer.wait_for("relay:eu:", "a.example") is not None
+    assert pacer.wait_for("relay:eu:", "b.example") is not None
+    assert pacer.wait_for("relay:us:", "b.example") is None  # another relay goes on
     time.advance(10)
-    assert pacer.wait_for("a.example") is None
+    assert pacer.wait_for("relay:eu:", "a.example") is None
 
 
 def test_a_group_with_a_rate_of_its_own_keeps_it_and_recovers_to_it() -> None:

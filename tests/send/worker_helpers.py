@@ -69,11 +69,16 @@ class CountingRelay(ThreadedServer):
 
 
 def start_mailcast(
-    ctx: Context, relay_port: int, *command: str, **send: Any
+    ctx: Context,
+    relay_port: int,
+    *command: str,
+    settings: Any = None,
+    **send: Any,
 ) -> subprocess.Popen[str]:
     """`python -m mailcast <command>` on the test database, relaying to `relay_port`.
 
-    `send` settings (lease_seconds=1, ...) reach it as MAILCAST_SEND__* variables.
+    `send` settings (lease_seconds=1, ...) reach it as MAILCAST_SEND__* variables; other
+    `settings` (a dict by name, values as JSON where they are tables) as MAILCAST_<NAME>.
     """
     env = os.environ | {
         "MAILCAST_DATABASE_URL": ctx.settings.database_url,
@@ -83,6 +88,7 @@ def start_mailcast(
         "MAILCAST_SEND__POLL_SECONDS": "0.1",
     }
     env |= {f"MAILCAST_SEND__{name.upper()}": str(value) for name, value in send.items()}
+    env |= {f"MAILCAST_{name.upper()}": value for name, value in (settings or {}).items()}
     return subprocess.Popen(
         [sys.executable, "-m", "mailcast", *command],
         env=env,

@@ -51,6 +51,10 @@ def deliveries_create(
         bool, typer.Option("--inline-css", help="Inline the HTML's <style> rules.")
     ] = False,
     mode: Annotated[FeedbackMode | None, typer.Option(help="Feedback mode.")] = None,
+    relays: Annotated[
+        list[str] | None,
+        typer.Option("--relay", help="A relay it may use, by name; repeat. Default: all."),
+    ] = None,
     send_at: Annotated[
         str | None,
         typer.Option(
@@ -73,6 +77,7 @@ def deliveries_create(
         text=text_file.read_text("utf-8") if text_file else "",
         inline_css=inline_css,
         feedback_mode=mode,
+        relays=relays or None,
         send_at=_send_date(send_at),
         send_timezone=timezone,
     )

@@ -21,6 +21,7 @@ COPIED_COLUMNS = (
     "feedback_mode",
     "validity_hours",
     "proof_addresses",
+    "relays",
 )
 
 _NAME_LENGTH = 200  # deliveries.name

@@ -21,6 +21,7 @@ from mailcast.compose.verp import EnvelopeSigner
 from mailcast.config import RelaySettings
 from mailcast.context import Context
 from mailcast.deliveries.errors import DeliveryError
+from mailcast.deliveries.relays import relays_for
 from mailcast.domain import EDITABLE_STATES, Action
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
 from mailcast.store import deliveries as delivery_store
@@ -102,7 +103,7 @@ def send_proofs(
     now = ctx.clock.now()
     composed = [_compose(composer, recipient, now) for recipient in _recipients(ctx, to)]
     sendable = [c for c in composed if isinstance(c, ComposedMessage)]
-    replies = asyncio.run(_relay(ctx.settings.relay, sendable))
+    replies = asyncio.run(_relay(_proof_relay(ctx, delivery), sendable))
     results = _results(to, composed, replies)
     _record(ctx, user, delivery, results, now)
     return results
@@ -191,6 +192,14 @@ def _compose(composer: Composer, recipient: Recipient, now: dt.datetime) -> Comp
         return composer.compose(recipient, now)
     except (RenderError, ValueError) as exc:
         return str(exc)
+
+
+def _proof_relay(ctx: Context, delivery: RowMapping) -> RelaySettings:
+    """The first relay the delivery may use: proofs take the way its messages will take."""
+    relays = relays_for(ctx.settings, delivery["relays"])
+    if not relays:
+        raise DeliveryError("none of the relays the delivery names is in the settings")
+    return next(iter(relays.values()))
 
 
 async def _relay(settings: RelaySettings, messages: list[ComposedMessage]) -> list[RelayReply]:

@@ -17,6 +17,7 @@ from mailcast.compose.mime import check_header_value
 from mailcast.context import Context
 from mailcast.deliveries.copies import duplicate_delivery
 from mailcast.deliveries.errors import DeliveryError
+from mailcast.deliveries.relays import check_relay_names
 from mailcast.deliveries.schedule import cancel_schedule, rescheduled, send_moment, zone_of
 from mailcast.domain import EDITABLE_STATES, Action, DeliveryState, FeedbackMode, PauseCause
 from mailcast.store import deliveries as delivery_store
@@ -54,6 +55,7 @@ class DeliveryDraft:
     send_at: dt.datetime | None = None
     send_timezone: str | None = None
     validity_hours: float | None = None
+    relays: list[str] | None = None  # by name; None: every relay of the settings
 
 
 def create_delivery(ctx: Context, user: User, draft: DeliveryDraft) -> int:
@@ -79,6 +81,7 @@ def _columns(ctx: Context, draft: DeliveryDraft, user: User) -> dict[str, Any]:
         "send_at": send_moment(draft.send_at, draft.send_timezone),
         "send_timezone": draft.send_timezone,
         "validity_hours": round(draft.validity_hours or ctx.settings.validity_hours),
+        "relays": check_relay_names(ctx.settings, draft.relays),
         "created_by": user.id,
     }
 
@@ -100,6 +103,7 @@ EDITABLE_FIELDS = {
     "text": "text_template",
     "inline_css": "inline_css",
     "target_limit": "target_limit",
+    "relays": "relays",
 }
 SCHEDULE_FIELDS = ("send_at", "send_timezone")
 
@@ -110,6 +114,8 @@ def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) ->
     values = {EDITABLE_FIELDS[k]: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if "target" in changes:
         values["target"] = changes["target"].to_json()
+    if "relays" in changes:
+        values["relays"] = check_relay_names(ctx.settings, changes["relays"])
     _check_headers(values.get("subject", ""), values.get("from_addr", ""), values.get("reply_to"))
     zone_of(changes.get("send_timezone"))
     now = ctx.clock.now()

@@ -12,6 +12,7 @@ from mailcast.audience.target import Target, TargetRow, iter_target
 from mailcast.compose.composer import Composer, DeliveryContent
 from mailcast.compose.templates import RenderError, TemplateLimitError
 from mailcast.context import Context
+from mailcast.deliveries.relays import relays_for
 from mailcast.domain import DeliveryState, ExclusionReason
 from mailcast.prepare.rules import (
     Finding,
@@ -101,7 +102,9 @@ def queue_target(
     """
     delivery_id = delivery["id"]
     typology = Typology(ctx, delivery)
-    smtputf8 = ctx.settings.relay.smtputf8
+    relays = relays_for(ctx.settings, delivery["relays"]).values()
+    # Queued only when every relay it may go through takes SMTPUTF8.
+    smtputf8 = bool(relays) and all(relay.smtputf8 for relay in relays)
     screening = Screening(
         composer,
         delivery["target_limit"],

@@ -1,4 +1,5 @@
-"""The send loop: claim a batch, compose, throttle, relay, record the batch, and again."""
+"""The send loop: claim a batch, spread it over the relays in rotation, compose, wait for the
+turn, relay, record the batch, and again."""
 
 from __future__ import annotations
 
@@ -9,47 +10,31 @@ import os
 import secrets
 import socket
 from collections import Counter
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
-from mailcast.compose.composer import ComposedMessage, Composer, DeliveryContent, Recipient
+from mailcast.compose.composer import ComposedMessage, Recipient
 from mailcast.compose.templates import RenderError
 from mailcast.context import Context
-from mailcast.domain import DeliveryState, FeedbackMode, MessageStatus
+from mailcast.domain import DeliveryState, MessageStatus
 from mailcast.feedback import quarantine
 from mailcast.send import outcomes
-from mailcast.send.domain_groups import DomainGroups
 from mailcast.send.hand_offs import HandOffMarks
 from mailcast.send.outcomes import Recorded
-from mailcast.send.pacing import RELAY, Pacer
-from mailcast.send.probe import ProbeEnvelope, relay_answers
+from mailcast.send.probe import ProbeEnvelope
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
 from mailcast.send.replies import Concern, read_reply
-from mailcast.send.shared_limits import SharedLimits, limits_of
+from mailcast.send.rotation import RelayRotation
+from mailcast.send.sendable import Sendable, SendableDeliveries
+from mailcast.send.turns import Held, Turns
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
 from mailcast.store.messages import ClaimedMessage
-from mailcast.tracking.links import LinkTracker
 
 _UNREACHABLE_RETRY = dt.timedelta(seconds=5)
-# A sending task waits out a domain's rate in place up to this; longer, the message goes back.
-_LONGEST_PACE_WAIT = dt.timedelta(seconds=1)
-_SESSION_POLL = dt.timedelta(milliseconds=10)  # how often a task looks for a group's session
 # How soon a pause, stop or error decided elsewhere reaches the messages this worker holds.
 _STATE_CHECK_SECONDS = 0.1
-_STILL_SENDING = (DeliveryState.SENDING, DeliveryState.SENT)
-
-
-@dataclass
-class _Sendable:
-    """A delivery whose messages may leave now, compiled once."""
-
-    composer: Composer
-    mode: FeedbackMode
-    state: DeliveryState
-    validity_ends_at: dt.datetime
 
 
 @dataclass
@@ -66,32 +51,31 @@ def worker_name() -> str:
 
 
 class SendEngine:
-    """One worker: a coordinator that claims and records, and one task per relay connection."""
+    """One worker: a coordinator that claims and records, and one task per relay connection
+    (each relay has its own connections and its own queue)."""
 
     def __init__(self, ctx: Context, worker: str | None = None) -> None:
         self.ctx = ctx
         self.send_settings = ctx.settings.send
         self.worker = worker or worker_name()
         self.stats = EngineStats()
-        # None tells a sending task to end (the worker stops).
-        self._queue: asyncio.Queue[ClaimedMessage | None] = asyncio.Queue()
+        self._rotation = RelayRotation(ctx.settings.named_relays, self.send_settings)
+        # Per relay; None tells a sending task to end (the worker stops).
+        self._queues: dict[str, asyncio.Queue[ClaimedMessage | None]] = {
+            name: asyncio.Queue() for name in self._rotation.names
+        }
         self._results: list[Recorded] = []
         self._fatal: dict[int, str] = {}
         self._outstanding = 0  # claimed and not yet recorded
-        self._sendable: dict[int, _Sendable] = {}
-        self._composers: dict[tuple[int, int], Composer] = {}
+        self._sendable = SendableDeliveries(ctx)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._marks = HandOffMarks(self._begin_hand_offs)
-        self._shared = SharedLimits(ctx.db, limits_of(self.send_settings))
-        self._groups = DomainGroups(ctx.settings.domain_groups)
-        self._pacer = Pacer(ctx.settings.pacing, ctx.clock.now, self._groups.ceiling)
-        self._sessions: Counter[str] = Counter()  # per domain group, being handed over now
+        self._turns = Turns(ctx, self._stopping)
         self._claim_turns = 0
-        # Relay-level faults in a row: unreachable, or the relay refusing sender or relaying.
-        self._relay_faults = 0
         self._pauses: dict[int, str] = {}  # deliveries to pause at the next write, and why
-        self._probe = _ProbeState(self.send_settings.probe_first_seconds)
+        self._paused: dict[int, tuple[str, ...]] = {}  # paused by relay faults: their relays
+        self._next_pause_check = 0.0
         self._render_failures: Counter[int] = Counter()  # per delivery, while none rendered
         self._rendered: set[int] = set()
 
@@ -99,16 +83,24 @@ class SendEngine:
 
     async def run(self, *, until_idle: bool = False, stop: asyncio.Event | None = None) -> None:
         """Send until stopped, or (until_idle) until nothing is left to send now."""
-        connections = [RelayConnection(self.ctx.settings.relay) for _ in range(self._concurrency)]
-        senders = [asyncio.create_task(self._sender(c)) for c in connections]
+        connections = [
+            (name, RelayConnection(self._rotation.settings(name)))
+            for name in self._rotation.names
+            for _ in range(self._rotation.settings(name).concurrency or self._concurrency)
+        ]
+        senders = [asyncio.create_task(self._sender(name, c)) for name, c in connections]
         try:
             await self._coordinate(until_idle, stop)
         finally:
-            await self._shut_down(senders, connections)
+            await self._shut_down(senders, [c for _, c in connections])
 
     @property
     def _concurrency(self) -> int:
         return self.send_settings.concurrency
+
+    @property
+    def _queued(self) -> int:
+        return sum(queue.qsize() for queue in self._queues.values())
 
     async def _coordinate(self, until_idle: bool, stop: asyncio.Event | None) -> None:
         loop = asyncio.get_running_loop()
@@ -116,18 +108,20 @@ class SendEngine:
         while not (stop and stop.is_set()):
             await self._flush()
             if loop.time() >= next_refresh:
-                await asyncio.to_thread(self._refresh_sendable)
-                await self._probe_relay_if_paused(loop.time())
+                await asyncio.to_thread(self._sendable.refresh)
+                await self._probe_relays(loop.time())
                 next_refresh = loop.time() + self.send_settings.poll_seconds
             elif self._outstanding and loop.time() >= next_state_check:
-                await asyncio.to_thread(self._check_states)
+                await asyncio.to_thread(self._sendable.check_states)
                 next_state_check = loop.time() + _STATE_CHECK_SECONDS
             if loop.time() >= next_heartbeat:
                 await asyncio.to_thread(self._extend_leases)
                 next_heartbeat = loop.time() + self.send_settings.lease_seconds / 3
             claimed = 0
-            if self._queue.qsize() < self.send_settings.batch_size:
-                claimed = await asyncio.to_thread(self._claim)
+            if self._queued < self.send_settings.batch_size:
+                batch = await asyncio.to_thread(self._claim)
+                self._enqueue(batch)
+                claimed = len(batch)
             idle = claimed == 0 and self._outstanding == 0
             # Messages leased by a worker that died come back when the lease runs out.
             if idle and until_idle and not await asyncio.to_thread(self._in_flight_elsewhere):
@@ -144,12 +138,12 @@ class SendEngine:
     ) -> None:
         """Stop: what is being handed over finishes and is recorded, the rest goes back now."""
         self._stopping.set()
-        unsent = []
-        while not self._queue.empty():
-            unsent.append(self._queue.get_nowait())
-        self._results.extend(outcomes.released(msg) for msg in unsent if msg is not None)
-        for _ in senders:
-            self._queue.put_nowait(None)
+        for queue in self._queues.values():
+            while not queue.empty():
+                if (msg := queue.get_nowait()) is not None:
+                    self._results.append(outcomes.released(msg))
+            for _ in senders:  # more than its own tasks: every one of them ends
+                queue.put_nowait(None)
         await self._let_hand_offs_finish(senders)
         await self._flush()
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
@@ -164,68 +158,15 @@ class SendEngine:
 
     # --- database steps (run in a thread) -------------------------------------------------
 
-    def _refresh_sendable(self) -> None:
-        now = self.ctx.clock.now()
+    def _paused_by_relay(self) -> dict[int, tuple[str, ...]]:
         with self.ctx.db.read() as conn:
-            rows = delivery_store.deliveries_in(conn, (DeliveryState.SENDING, DeliveryState.SENT))
-        self._sendable = {
-            row["id"]: self._sendable_from(row)
-            for row in rows
-            if row["validity_ends_at"] is None or row["validity_ends_at"] > now
-        }
-
-    def _check_states(self) -> None:
-        """Drop the deliveries paused, stopped or failed since the last refresh.
-
-        The messages held for them then go back to the queue without being sent.
-        """
-        sendable = list(self._sendable.items())  # the sending tasks may drop one meanwhile
-        sending = [i for i, s in sendable if s.state is DeliveryState.SENDING]
-        if not sending:
-            return
-        with self.ctx.db.read() as conn:
-            states = delivery_store.states_of(conn, sending)
-        for delivery_id in sending:
-            if states.get(delivery_id) not in _STILL_SENDING:
-                self._sendable.pop(delivery_id, None)
-
-    def _sendable_from(self, row: RowMapping) -> _Sendable:
-        key = (row["id"], row["version"])
-        if key not in self._composers:
-            content = DeliveryContent(
-                delivery_id=row["id"],
-                subject=row["subject"],
-                from_addr=row["from_addr"],
-                reply_to=row["reply_to"],
-                html=row["html_template"],
-                text=row["text_template"],
-                inline_css=row["inline_css"],
-            )
-            self._composers[key] = Composer(
-                content,
-                self.ctx.signer,
-                LinkTracker.from_context(self.ctx),
-                self.ctx.settings.templates,
-                self.ctx.dkim,
-            )
-        validity_end = row["validity_ends_at"] or self.ctx.clock.now() + dt.timedelta(
-            hours=row["validity_hours"]
-        )
-        return _Sendable(
-            composer=self._composers[key],
-            mode=FeedbackMode(row["feedback_mode"]),
-            state=DeliveryState(row["state"]),
-            validity_ends_at=validity_end,
-        )
-
-    def _paused_by_relay(self) -> list[int]:
-        with self.ctx.db.read() as conn:
-            return delivery_store.paused_by_relay(conn)
+            paused = delivery_store.paused_by_relay(conn)
+        return {d: self._sendable.relays_of(names) for d, names in paused.items()}
 
     def _resume(self, delivery_ids: list[int]) -> None:
         with self.ctx.db.write() as conn:
             delivery_store.resume_after_relay(conn, delivery_ids, self.ctx.clock.now())
-        self._refresh_sendable()
+        self._sendable.refresh()
 
     def _in_flight_elsewhere(self) -> int:
         with self.ctx.db.read() as conn:
@@ -240,7 +181,7 @@ class SendEngine:
         with self.ctx.db.write() as conn:
             message_store.extend_leases(conn, self.worker, lease_until)
 
-    def _claim(self) -> int:
+    def _claim(self) -> list[ClaimedMessage]:
         now = self.ctx.clock.now()
         lease_until = now + dt.timedelta(seconds=self.send_settings.lease_seconds)
         with self.ctx.db.write() as conn:
@@ -250,14 +191,13 @@ class SendEngine:
                     conn, delivery_id, self.worker, now, lease_until, self.send_settings.batch_size
                 )
                 if batch:
-                    self._enqueue(batch)
                     self._claim_turns += 1
-                    return len(batch)
+                    return batch
                 if sendable.state is DeliveryState.SENDING:
                     self._finish(conn, delivery_id, now)
-        return 0
+        return []
 
-    def _in_turn(self) -> list[tuple[int, _Sendable]]:
+    def _in_turn(self) -> list[tuple[int, Sendable]]:
         """The deliveries to claim from, each claim starting with the next: several sending at
         once share the worker batch by batch, and none waits for another to end."""
         # A copy: the sending tasks drop deliveries (errors) while this thread claims.
@@ -268,7 +208,29 @@ class SendEngine:
     def _enqueue(self, batch: list[ClaimedMessage]) -> None:
         self._outstanding += len(batch)
         for msg in batch:
-            self._queue.put_nowait(msg)
+            self._dispatch(msg)
+
+    def _dispatch(self, msg: ClaimedMessage) -> None:
+        """To the queue of a relay in rotation that its delivery may use; else back, later."""
+        sendable = self._sendable.get(msg.delivery_id)
+        if sendable is None:
+            self._results.append(outcomes.released(msg))
+            return
+        now = self._loop_time()
+        relay = self._rotation.choose(sendable.relays, now)
+        if relay is not None:
+            self._queues[relay].put_nowait(msg)
+            return
+        retry_at = self._retry_at()
+        if self._rotation.in_rotation(sendable.relays):  # resting: their quotas are used up
+            wait = dt.timedelta(seconds=self._rotation.rest_left(sendable.relays, now))
+            retry_at = self.ctx.clock.now() + wait
+        else:
+            self._stranded(msg.delivery_id, sendable)
+        self._results.append(outcomes.released(msg, retry_at=retry_at))
+
+    def _retry_at(self) -> dt.datetime:
+        return self.ctx.clock.now() + _UNREACHABLE_RETRY
 
     def _finish(self, conn: Connection, delivery_id: int, now: dt.datetime) -> None:
         if message_store.finish_sending(conn, delivery_id, now):
@@ -309,30 +271,38 @@ class SendEngine:
 
     # --- the sending tasks ----------------------------------------------------------------
 
-    async def _sender(self, connection: RelayConnection) -> None:
-        while (msg := await self._queue.get()) is not None:
-            result = await self._send_one(connection, msg)
+    async def _sender(self, relay: str, connection: RelayConnection) -> None:
+        queue = self._queues[relay]
+        while (msg := await queue.get()) is not None:
+            result = await self._send_one(relay, connection, msg)
+            if result is None:  # gone to another relay
+                continue
             self._results.append(result)
-            if len(self._results) >= self.send_settings.batch_size or self._queue.empty():
+            if len(self._results) >= self.send_settings.batch_size or not self._queued:
                 self._wake.set()
 
-    async def _send_one(self, connection: RelayConnection, msg: ClaimedMessage) -> Recorded:
+    async def _send_one(
+        self, relay: str, connection: RelayConnection, msg: ClaimedMessage
+    ) -> Recorded | None:
         sendable = self._sendable.get(msg.delivery_id)
         if sendable is None or msg.delivery_id in self._fatal:
             self.stats.released += 1
             return outcomes.released(msg)
-        group = self._groups.group_of(_domain(msg.address))
-        later = await self._groups_turn(group)
+        if not self._rotation.in_rotation((relay,)):  # taken out since it was queued
+            self._dispatch(msg)
+            return None
+        group = self._turns.group_of(msg.address)
+        later = await self._turns.paced(relay, group)
         if later is not None:  # before composing: a held domain costs no rendering
             return outcomes.released(msg, retry_at=later)
         try:
-            return await self._hand_off(connection, msg, sendable, group)
+            return await self._hand_off(_Turn(relay, group, connection), msg, sendable)
         finally:
-            self._sessions[group] -= 1
+            self._turns.ended(group)
 
     async def _hand_off(
-        self, connection: RelayConnection, msg: ClaimedMessage, sendable: _Sendable, group: str
-    ) -> Recorded:
+        self, turn: _Turn, msg: ClaimedMessage, sendable: Sendable
+    ) -> Recorded | None:
         now = self.ctx.clock.now()
         try:
             composed = sendable.composer.compose(_recipient(msg), now, sign=False)
@@ -340,125 +310,122 @@ class SendEngine:
             self._render_failed(msg.delivery_id, str(exc))
             return outcomes.unrenderable(msg, sendable.mode, str(exc), now)
         self._rendered.add(msg.delivery_id)
-        wait = await self._shared_turn()
-        if wait is not None:  # the worker stops (0), or a quota is used up until then
-            return outcomes.released(msg, retry_at=now + wait if wait else None)
+        held = await self._turns.shared(turn.relay, turn.group)
+        if held is not None:
+            return self._held(msg, sendable, turn.relay, held)
         composed = await sendable.composer.signed(composed, now)
         if not await self._hand_off_begins(msg):
             return outcomes.released(msg)
         envid = composed.envelope_from.split("@", 1)[0]
-        reply = await connection.send(
+        reply = await turn.connection.send(
             Envelope(composed.envelope_from, composed.recipient, composed.data, envid)
         )
-        return await self._outcome(msg, sendable, reply, _Sent(composed, group))
+        return await self._outcome(msg, sendable, reply, _Sent(composed, turn))
+
+    def _held(
+        self, msg: ClaimedMessage, sendable: Sendable, relay: str, held: Held
+    ) -> Recorded | None:
+        """A quota is used up until then, or the worker stops (a wait of zero). The relay's own
+        quota used up, another relay may take it now."""
+        if held.by_relay and held.wait:
+            self._rotation.rest(relay, self._loop_time() + held.wait.total_seconds())
+            if self._rotation.choose(sendable.relays, self._loop_time()) is not None:
+                self._dispatch(msg)
+                return None
+        retry_at = self.ctx.clock.now() + held.wait if held.wait else None
+        return outcomes.released(msg, retry_at=retry_at)
 
     async def _outcome(
-        self, msg: ClaimedMessage, sendable: _Sendable, reply: RelayReply, sent: _Sent
-    ) -> Recorded:
-        now, header = self.ctx.clock.now(), sent.message_id_header
+        self, msg: ClaimedMessage, sendable: Sendable, reply: RelayReply, sent: _Sent
+    ) -> Recorded | None:
+        now, header, relay = self.ctx.clock.now(), sent.message_id_header, sent.turn.relay
         if reply.kind is ReplyKind.ACCEPTED:
-            self._relay_faults = 0
+            self._rotation.answered(relay)
             self.stats.relayed += 1
             return outcomes.accepted(msg, sendable.mode, reply, header, now, self.worker)
         if reply.kind is ReplyKind.REFUSED:
             return self._refused(msg, sendable, reply, sent)
         if reply.kind is ReplyKind.UNSENDABLE:
             return outcomes.unsendable(msg, sendable.mode, reply.text, now)
-        if reply.kind is ReplyKind.FATAL:
-            self._give_up(msg.delivery_id, reply.text)
-            # Not later than that: a sent delivery's retries wait there while it lasts.
-            return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
-        self._relay_fault(f"relay unreachable: {reply.text}", None)
+        for_good = reply.kind is ReplyKind.FATAL
+        self._relay_fault(relay, _session_fault(reply), None, for_good=for_good)
+        if self._rotation.in_rotation(sendable.relays) and relay not in self._live(sendable):
+            self._dispatch(msg)  # another relay takes it now
+            return None
         # Not handed over: back in the queue a little later, while the relay recovers.
-        await self._unless_stopping(asyncio.sleep(min(0.1 * self._relay_faults, 5.0)))
-        return outcomes.released(msg, retry_at=now + _UNREACHABLE_RETRY)
+        retry_at = self._retry_at()
+        pause = min(0.1 * self._rotation.faults(relay), 5.0)
+        await self._turns.unless_stopping(asyncio.sleep(pause))
+        return outcomes.released(msg, retry_at=retry_at)
 
     def _refused(
-        self, msg: ClaimedMessage, sendable: _Sendable, reply: RelayReply, sent: _Sent
+        self, msg: ClaimedMessage, sendable: Sendable, reply: RelayReply, sent: _Sent
     ) -> Recorded:
         """A refusal counts against the address only when it is about the recipient."""
-        now, header = self.ctx.clock.now(), sent.message_id_header
+        now, header, relay = self.ctx.clock.now(), sent.message_id_header, sent.turn.relay
         reading = read_reply(reply)
         if reading.concern is Concern.RECIPIENT:
-            self._relay_faults = 0
+            self._rotation.answered(relay)
             self.stats.refused += 1
             return outcomes.refused(
                 msg, sendable.mode, reply, header, now, sendable.validity_ends_at
             )
         if reading.concern is Concern.RELAY:
             probe = ProbeEnvelope(sent.composed.envelope_from, sent.composed.recipient)
-            self._relay_fault(f"the relay refuses: {reply.code} {reply.text}", probe)
-            return outcomes.deferred(msg, reply, header, now + _UNREACHABLE_RETRY)
-        paced = RELAY if reading.concern is Concern.RELAY_PACE else sent.group
-        until = self._pacer.slowed(paced, reading.wait_seconds)
+            self._relay_fault(relay, f"the relay refuses: {reply.code} {reply.text}", probe)
+            return outcomes.deferred(msg, reply, header, self._retry_at())
+        about_sender = reading.concern is Concern.RELAY_PACE
+        until = self._turns.slowed(
+            relay if about_sender else None, sent.turn.group, reading.wait_seconds
+        )
         return outcomes.deferred(msg, reply, header, until)
 
-    async def _groups_turn(self, group: str) -> dt.datetime | None:
-        """Wait for a session and the rate of the recipient's domain group; when that is far
-        off, the time to try again instead. None: it may go (its session is counted)."""
-        while True:
-            later = self._session_free_at(group) or self._pacer.wait_for(group)
-            if later is None:
-                self._sessions[group] += 1
-                return None
-            wait = later - self.ctx.clock.now()
-            if wait > _LONGEST_PACE_WAIT or self._stopping.is_set():
-                return later
-            await self._unless_stopping(asyncio.sleep(max(wait.total_seconds(), 0.005)))
-
-    def _session_free_at(self, group: str) -> dt.datetime | None:
-        limits = self._groups.limits(group)
-        if limits is None or not limits.concurrency or self._sessions[group] < limits.concurrency:
-            return None
-        return self.ctx.clock.now() + _SESSION_POLL
-
-    def _relay_fault(self, reason: str, probe: ProbeEnvelope | None) -> None:
-        """One more relay-level fault in a row; past the setting, what is being sent pauses."""
-        self._relay_faults += 1
-        if probe is not None:
-            self._probe.envelope = probe
-        if self._relay_faults < self.send_settings.max_consecutive_errors:
-            return
-        for delivery_id, sendable in list(self._sendable.items()):
-            if sendable.state is DeliveryState.SENDING:
-                self._pauses[delivery_id] = reason
-                self._sendable.pop(delivery_id, None)
-        self._probe.paused(asyncio.get_running_loop().time())
-
-    async def _probe_relay_if_paused(self, now: float) -> None:
-        """Resume what relay faults paused once the relay takes the refused envelope again."""
-        if now < self._probe.next_at:
-            return
-        paused = await asyncio.to_thread(self._paused_by_relay)
-        if not paused:  # a pause by another worker is seen within the first probe's wait
-            self._probe.next_at = now + self.send_settings.probe_first_seconds
-            return
-        if await relay_answers(self.ctx.settings.relay, self._probe.envelope):
-            await asyncio.to_thread(self._resume, paused)
-            self._relay_faults = 0
-            self._probe.succeeded(self.send_settings.probe_first_seconds)
+    def _relay_fault(
+        self, relay: str, reason: str, probe: ProbeEnvelope | None, *, for_good: bool = False
+    ) -> None:
+        """One more relay-level fault in a row; a relay out of rotation pauses the sends that
+        have no other relay."""
+        now = self._loop_time()
+        if for_good:
+            out = self._rotation.fail_for_good(relay, reason, now)
         else:
-            self._probe.failed(now, self.send_settings.probe_max_seconds)
+            out = self._rotation.fault(relay, reason, probe, now)
+        if out:
+            for delivery_id, sendable in list(self._sendable.items()):
+                if not self._rotation.in_rotation(sendable.relays):
+                    self._stranded(delivery_id, sendable)
 
-    async def _shared_turn(self) -> dt.timedelta | None:
-        """The turn of the rate and quotas all workers share. None: it may go; else how long
-        until it may (zero when the worker stops first)."""
-        while (short := self._shared.take()) is not None:
-            wait = await asyncio.to_thread(self._shared.refill, short)
-            if wait > _LONGEST_PACE_WAIT.total_seconds():
-                return dt.timedelta(seconds=wait)
-            await self._unless_stopping(asyncio.sleep(wait))
-            if self._stopping.is_set():
-                return dt.timedelta(0)
-        return dt.timedelta(0) if self._stopping.is_set() else None
+    def _live(self, sendable: Sendable) -> list[str]:
+        return [r for r in sendable.relays if self._rotation.in_rotation((r,))]
 
-    async def _unless_stopping(self, wait: Awaitable[None]) -> None:
-        """Wait, but no longer than until the worker stops: a stop waits for no turn."""
-        waiting = asyncio.ensure_future(wait)
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        stopping.cancel()
+    def _stranded(self, delivery_id: int, sendable: Sendable) -> None:
+        """None of its relays is in rotation: a send pauses, or fails when waiting cannot cure
+        it (a login refused, no relay configured by the names it gives)."""
+        reason = self._rotation.reason(sendable.relays)
+        if not self._rotation.cured_by_waiting(sendable.relays):
+            self._give_up(delivery_id, reason)
+        elif sendable.state is DeliveryState.SENDING:
+            self._pauses[delivery_id] = reason
+            self._sendable.pop(delivery_id)
+
+    async def _probe_relays(self, now: float) -> None:
+        """Probe the relays out of rotation, and those of sends paused by relay faults: one
+        that answers is back, and what it paused resumes."""
+        if now >= self._next_pause_check:
+            self._paused = await asyncio.to_thread(self._paused_by_relay)
+            self._next_pause_check = now + self.send_settings.probe_first_seconds
+        paused_on = {relay for relays in self._paused.values() for relay in relays}
+        answered = set()
+        for relay in self._rotation.to_probe(paused_on, now):
+            if await self._rotation.probe(relay, now):
+                answered.add(relay)
+        resumed = [d for d, relays in self._paused.items() if answered.intersection(relays)]
+        if resumed:
+            await asyncio.to_thread(self._resume, resumed)
+            self._paused = {d: r for d, r in self._paused.items() if d not in resumed}
+
+    def _loop_time(self) -> float:
+        return asyncio.get_running_loop().time()
 
     async def _hand_off_begins(self, msg: ClaimedMessage) -> bool:
         """Count the hand-off as begun, durably, before its DATA; False: it must not begin."""
@@ -481,42 +448,34 @@ class SendEngine:
         The messages held for it from now on go back to the queue, to be marked not sent.
         """
         self._fatal[delivery_id] = reason
-        self._sendable.pop(delivery_id, None)
+        self._sendable.pop(delivery_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """Where a message goes: the relay, its connection, and the recipient's domain group."""
+
+    relay: str
+    group: str
+    connection: RelayConnection
 
 
 @dataclass(frozen=True, slots=True)
 class _Sent:
-    """A message handed over, and the domain group it went to."""
+    """A message handed over, and where to."""
 
     composed: ComposedMessage
-    group: str
+    turn: _Turn
 
     @property
     def message_id_header(self) -> str:
         return self.composed.message_id_header
 
 
-@dataclass
-class _ProbeState:
-    """When to probe a relay that paused sends next: the wait doubles while it stays down."""
-
-    interval: float
-    next_at: float = 0.0
-    envelope: ProbeEnvelope | None = None
-
-    def paused(self, now: float) -> None:
-        self.next_at = max(self.next_at, now + self.interval)
-
-    def failed(self, now: float, longest: float) -> None:
-        self.interval = min(self.interval * 2, longest)
-        self.next_at = now + self.interval
-
-    def succeeded(self, first: float) -> None:
-        self.interval, self.envelope = first, None
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower()
+def _session_fault(reply: RelayReply) -> str:
+    if reply.kind is ReplyKind.FATAL:
+        return reply.text
+    return f"relay unreachable: {reply.text}"
 
 
 def _recipient(msg: ClaimedMessage) -> Recipient:

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 
 from mailcast.config import PacingSettings
 
-# The key of the relay itself: a slow-down about the sender holds every domain.
-RELAY = ""
 _WINDOW = 1.0  # seconds of sends counted to know the rate a domain was getting
 
 
@@ -44,17 +42,18 @@ class Pacer:
         self._monotonic = monotonic
         self._paces: dict[str, _Pace] = {}
 
-    def wait_for(self, domain: str) -> dt.datetime | None:
-        """None: a message to `domain` may go now (its turn is taken). Else: not before then."""
+    def wait_for(self, *keys: str) -> dt.datetime | None:
+        """None: a message paced by all these keys (its relay, its domain group) may go now,
+        its turn is taken. Else: not before then."""
         now, mono = self._now(), self._monotonic()
-        for key in (RELAY, domain):
+        for key in keys:
             pace = self._pace(key)
             if pace.held_until is not None and pace.held_until > now:
                 return pace.held_until
             later = self._next_token(pace, mono)
             if later > 0:
                 return now + dt.timedelta(seconds=later)
-        for key in (RELAY, domain):
+        for key in keys:
             self._sent(self._pace(key), mono)
         return None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -26,7 +25,7 @@ async def relay_answers(settings: RelaySettings, envelope: ProbeEnvelope | None)
         timeout=settings.timeout,
         use_tls=settings.tls == "implicit",
         start_tls=False,
-        tls_context=ssl.create_default_context() if settings.tls != "none" else None,
+        tls_context=settings.tls_context(),
     )
     try:
         await smtp.connect()

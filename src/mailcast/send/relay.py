@@ -113,8 +113,8 @@ class RelayConnection:
     async def _connected(self) -> SmtpClient:
         if self._client is not None and self._client.is_open:
             return self._client
-        if self._tls is None and self.settings.tls != "none":
-            self._tls = ssl.create_default_context()
+        if self._tls is None:
+            self._tls = self.settings.tls_context()
         client = SmtpClient(self.settings.timeout)
         try:
             await _open_session(client, self.settings, self._tls)

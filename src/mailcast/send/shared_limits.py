@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailcast.config import SendSettings
+from mailcast.config import Settings
 from mailcast.store import send_windows
 from mailcast.store.db import Database
 
@@ -17,48 +17,76 @@ _KEEP_WINDOWS = 3  # windows before the current one still kept in the database
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    name: str
+    name: str  # the scope's name and the limit's: "rate", "relay:eu:hour", "group:google:rate"
     period: float  # seconds per window
     cap: int  # messages per window, for all workers together
     lease: int  # how many a worker takes at once
 
     @classmethod
-    def for_rate(cls, rate: float) -> Limit:
+    def for_rate(cls, rate: float, scope: str = "") -> Limit:
         # Windows of about a tenth of a second holding a whole number of messages: any second
         # then holds the rate, give or take one window's share, without a burst at its start.
         per_window = max(1, round(rate / 10))
-        return cls("rate", per_window / rate, per_window, max(1, per_window // 4))
+        return cls(f"{scope}rate", per_window / rate, per_window, max(1, per_window // 4))
 
 
-def limits_of(settings: SendSettings) -> list[Limit]:
+def limits_of(
+    rate_per_second: float, hourly_quota: int = 0, daily_quota: int = 0, scope: str = ""
+) -> list[Limit]:
+    """The limits of a scope: everything sent (""), a relay ("relay:NAME:"), a domain group."""
     limits = []
-    if settings.rate_per_second > 0:
-        limits.append(Limit.for_rate(settings.rate_per_second))
-    if settings.hourly_quota:
-        limits.append(Limit("hour", 3600.0, settings.hourly_quota, min(50, settings.hourly_quota)))
-    if settings.daily_quota:
-        limits.append(Limit("day", 86400.0, settings.daily_quota, min(50, settings.daily_quota)))
+    if rate_per_second > 0:
+        limits.append(Limit.for_rate(rate_per_second, scope))
+    if hourly_quota:
+        limits.append(Limit(f"{scope}hour", 3600.0, hourly_quota, min(50, hourly_quota)))
+    if daily_quota:
+        limits.append(Limit(f"{scope}day", 86400.0, daily_quota, min(50, daily_quota)))
     return limits
+
+
+def engine_limits(settings: Settings) -> dict[str, list[Limit]]:
+    """Every scope's limits: the whole send's, each relay's, each domain group's rate."""
+    send = settings.send
+    scopes = {"": limits_of(send.rate_per_second, send.hourly_quota, send.daily_quota)}
+    for name, relay in settings.named_relays.items():
+        scope = relay_scope(name)
+        scopes[scope] = limits_of(
+            relay.rate_per_second, relay.hourly_quota, relay.daily_quota, scope
+        )
+    for name, group in settings.domain_groups.items():
+        scope = group_scope(name)
+        scopes[scope] = limits_of(group.rate_per_second, scope=scope)
+    return {scope: limits for scope, limits in scopes.items() if limits}
+
+
+def relay_scope(name: str) -> str:
+    return f"relay:{name}:"
+
+
+def group_scope(name: str) -> str:
+    return f"group:{name}:"
 
 
 class SharedLimits:
     """One worker's allowance; `take` runs on the event loop, `refill` in a thread."""
 
     def __init__(
-        self, db: Database, limits: list[Limit], wall: Callable[[], float] = time.time
+        self, db: Database, scopes: dict[str, list[Limit]], wall: Callable[[], float] = time.time
     ) -> None:
         self.db = db
-        self.limits = limits
+        self.scopes = scopes
         self._wall = wall
         self._left: dict[str, tuple[int, int]] = {}  # name -> (window, messages left in it)
 
-    def take(self) -> Limit | None:
-        """Take one message from every limit's allowance; else the limit to refill first."""
+    def take(self, scopes: tuple[str, ...] = ("",)) -> Limit | None:
+        """Take one message from the allowance of every limit of these scopes; else the limit
+        to refill first."""
         now = self._wall()
-        short = next((lim for lim in self.limits if self._left_in(lim, now) == 0), None)
+        limits = [limit for scope in scopes for limit in self.scopes.get(scope, ())]
+        short = next((lim for lim in limits if self._left_in(lim, now) == 0), None)
         if short is not None:
             return short
-        for limit in self.limits:
+        for limit in limits:
             window, left = self._left[limit.name]
             self._left[limit.name] = (window, left - 1)
         return None

@@ -140,11 +140,12 @@ def pause_for_relay(conn: Connection, delivery_id: int, reason: str, now: dt.dat
     return bool(result.rowcount)
 
 
-def paused_by_relay(conn: Connection) -> list[int]:
-    query = select(deliveries.c.id).where(
+def paused_by_relay(conn: Connection) -> dict[int, list[str] | None]:
+    """The deliveries relay faults paused, with the relays each names (None: all)."""
+    query = select(deliveries.c.id, deliveries.c.relays).where(
         deliveries.c.state == DeliveryState.PAUSED, deliveries.c.paused_by == PauseCause.RELAY
     )
-    return [int(i) for i in conn.scalars(query)]
+    return {int(row.id): row.relays for row in conn.execute(query)}
 
 
 def resume_after_relay(conn: Connection, delivery_ids: Collection[int], now: dt.datetime) -> int:

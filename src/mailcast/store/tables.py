@@ -166,6 +166,8 @@ deliveries = Table(
     Column("leave_out_delivered", Boolean, nullable=False, default=False, server_default=false()),
     # Where proofs go (at most 100, a control rule); proofs never count in the KPIs.
     Column("proof_addresses", JSON),
+    # The relays it may use, by name (README, "Relays"); NULL: every relay of the settings.
+    Column("relays", JSON),
     # A child of a recurring delivery: the occurrence it was created for, or the period
     # ("2026-11", "2026-W47", "2026-11-23") whose occurrences all report into it.
     Column("recurring_id", ForeignKey("recurring_deliveries.id", ondelete="SET NULL")),
@@ -390,7 +392,8 @@ secrets = Table(
 send_windows = Table(
     "send_windows",
     metadata,
-    Column("name", String(20), primary_key=True),  # "rate", "hour", "day"
+    # "rate", "hour", "day"; a relay's and a domain group's: "relay:eu:rate", "group:google:rate"
+    Column("name", String(200), primary_key=True),
     Column("window_index", BigId, primary_key=True, autoincrement=False),  # index since the epoch
     Column("used", Integer, nullable=False),
 )

@@ -20,6 +20,7 @@ from mailcast.audience.filters import FilterError
 from mailcast.audience.target import TargetError
 from mailcast.compose.mime import HeaderInjectionError
 from mailcast.compose.templates import RenderError
+from mailcast.deliveries.relays import UnknownRelay
 from mailcast.deliveries.service import DeliveryError
 from mailcast.domain import TransitionError
 from mailcast.feedback.quarantine import QuarantineError
@@ -46,6 +47,7 @@ KNOWN: tuple[tuple[type[Exception], int, str, str], ...] = (
     (NotFound, 404, "not-found", "Not found"),
     (TransitionError, 409, "state-conflict", "The delivery's state does not allow this"),
     (RecurringError, 422, "recurring-refused", "The recurring delivery request cannot be done"),
+    (UnknownRelay, 422, "unknown-relay", "A relay named is not in the settings"),
     (DeliveryError, 409, "delivery-refused", "The delivery refused the request"),
     (ImportFailed, 422, "import-failed", "The file cannot be imported"),
     (TargetError, 422, "invalid-target", "The target is not valid"),

@@ -58,6 +58,13 @@ _INLINE_CSS = (
 )
 
 
+_RELAYS = (
+    "The relays it may use, by the names of the settings (`relays`); null: every relay. "
+    "Each message goes to one of them in rotation, chosen by weight."
+)
+RelayName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class ContentIn(BaseModel):
     """What a delivery says and to whom: shared by deliveries and recurring templates."""
 
@@ -91,6 +98,7 @@ class DeliveryIn(ContentIn):
         None, description="Without an offset: a wall-clock time in `send_timezone` (or UTC)."
     )
     send_timezone: TimeZone | None = None
+    relays: list[RelayName] | None = Field(None, description=_RELAYS)
 
 
 class DeliveryEdit(BaseModel):
@@ -108,6 +116,7 @@ class DeliveryEdit(BaseModel):
     target_limit: TargetLimit | None = None
     send_at: LocalTime | None = None
     send_timezone: TimeZone | None = None
+    relays: list[RelayName] | None = Field(None, description=_RELAYS)
 
 
 class FindingOut(Out):
@@ -176,6 +185,7 @@ class DeliveryOut(DeliverySummary):
     approved_version: int | None
     preparation_log: list[FindingOut] | None
     proof_addresses: list[str] | None
+    relays: list[str] | None = Field(description=_RELAYS)
     copied_from_id: int | None
     recurring_id: int | None
     error_reason: str | None
