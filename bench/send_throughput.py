@@ -1,8 +1,9 @@
 """Send throughput: mailcast's engine vs Postfix's smtp-source, both into one smtp-sink.
 
-    python bench/send_throughput.py [-n 10000] [--concurrency 20] [--rss]
+    python bench/send_throughput.py [-n 10000] [--concurrency 20] [--compose-processes 1] [--rss]
 
-mailcast (SQLite, default settings but concurrency) sends N personalised 5 KB messages into
+mailcast (one worker, SQLite, default settings but concurrency and `send.compose_processes`,
+the processes that compose and sign ahead for the worker) sends N personalised 5 KB messages into
 `smtp-sink` on loopback; in the same run `smtp-source` sends N messages of the same size
 into the same sink. It prints `mailcast X msg/s, smtp-source Y msg/s, ratio R`, then the same
 with every message DKIM-signed (RSA-2048, relaxed/relaxed), measured in a second child.
@@ -69,7 +70,7 @@ def smtp_source_rate(port: int, n: int, sessions: int) -> float:
 
 
 def run_mailcast_child(
-    port: int, n: int, concurrency: int, *, dkim: bool = False
+    port: int, n: int, concurrency: int, composers: int, *, dkim: bool = False
 ) -> dict[str, float]:
     """One mailcast run in a fresh process; returns its figures."""
     result = subprocess.run(
@@ -82,6 +83,8 @@ def run_mailcast_child(
             str(n),
             "--concurrency",
             str(concurrency),
+            "--compose-processes",
+            str(composers),
             *(["--dkim"] if dkim else []),
         ],
         check=True,
@@ -91,7 +94,7 @@ def run_mailcast_child(
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def child(port: int, n: int, concurrency: int, dkim: bool) -> None:
+def child(port: int, n: int, concurrency: int, composers: int, dkim: bool) -> None:
     """Import N profiles, prepare, confirm, and time the send until the delivery is sent."""
     from mailcast.audience.csv_import import import_profiles
     from mailcast.audience.target import Target
@@ -108,7 +111,7 @@ def child(port: int, n: int, concurrency: int, dkim: bool) -> None:
     settings = Settings(
         database_url=f"sqlite:///{workdir / 'bench.db'}",
         relay=RelaySettings(port=port),
-        send=SendSettings(concurrency=concurrency),
+        send=SendSettings(concurrency=concurrency, compose_processes=composers),
         dkim=DkimSettings.model_validate({"keys": dkim_keys(workdir) if dkim else []}),
     )
     ctx = Context.from_settings(settings)
@@ -171,27 +174,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10_000)
     parser.add_argument("-c", "--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--compose-processes", type=int, default=1, help="send.compose_processes (0: none)"
+    )
     parser.add_argument("--rss", action="store_true", help="peak RSS at 10,000 and 100,000")
     parser.add_argument("--child", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--dkim", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.n, args.concurrency, args.dkim)
+        child(args.child, args.n, args.concurrency, args.compose_processes, args.dkim)
         return
     port = free_port()
     with smtp_sink(port):
         if args.rss:
             for n in (10_000, 100_000):
-                f = run_mailcast_child(port, n, args.concurrency)
+                f = run_mailcast_child(port, n, args.concurrency, args.compose_processes)
                 print(
                     f"N={n:,}: peak RSS {f['peak_rss_mb']:.0f} MB, "
                     f"prepare {f['prepare_seconds']:.1f} s, send {f['rate']:.0f} msg/s"
                 )
-        mailcast = run_mailcast_child(port, args.n, args.concurrency)
+        mailcast = run_mailcast_child(port, args.n, args.concurrency, args.compose_processes)
         print(f"mailcast: prepared {args.n:,} in {mailcast['prepare_seconds']:.1f} s")
         source = smtp_source_rate(port, args.n, args.concurrency)
-        signed = run_mailcast_child(port, args.n, args.concurrency, dkim=True)
+        signed = run_mailcast_child(
+            port, args.n, args.concurrency, args.compose_processes, dkim=True
+        )
     ratio = mailcast["rate"] / source
+    print(f"one worker, {args.compose_processes} compose processes, concurrency {args.concurrency}")
     print(
         f"mailcast {mailcast['rate']:.0f} msg/s, smtp-source {source:.0f} msg/s, ratio {ratio:.2f}"
     )

@@ -297,6 +297,34 @@ def test_deliveries_create_names_its_relays_and_refuses_an_unknown_one(
     assert "unknown relay 'us': the relays are eu, backup" in refused.output
 
 
+def test_deliveries_list_and_status_show_the_relays_all_when_it_names_none(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILCAST_RELAYS", '{"eu": {"port": 2601}, "backup": {"port": 2602}}')
+    marie = _add_user(cli, "marie", Role.PREPARE)
+    _ok(
+        cli,
+        "profiles",
+        "import",
+        str(_write(tmp_path / "a.csv", "email\na@x.org\n")),
+        "--list",
+        "news",
+    )
+    create = ["deliveries", "create", "--token", marie, "--subject", "x"]
+    create += ["--from", "n@example.com", "--list", "news"]
+    _ok(cli, *create, "--name", "named", "--relay", "backup", "--relay", "eu")
+    _ok(cli, *create, "--name", "unnamed")
+
+    listed = {
+        cells[3]: cells[5]  # name: relays
+        for line in _ok(cli, "deliveries", "list").splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 7
+    }
+    assert listed == {"named": "backup, eu", "unnamed": "all"}
+    assert _rows(_ok(cli, "deliveries", "status", "1"), "Deployment")["Relays"] == "backup, eu"
+    assert _rows(_ok(cli, "deliveries", "status", "2"), "Deployment")["Relays"] == "all"
+
+
 def test_deliveries_create_inline_css_sets_the_option(
     cli: CliRunner, ctx: Context, tmp_path: Path
 ) -> None:

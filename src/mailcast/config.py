@@ -74,6 +74,10 @@ class SendSettings(BaseModel):
     # A delivery whose first this-many messages all fail to render, none rendering, goes to
     # error: its template fails for every recipient.
     max_render_failures: int = Field(default=20, ge=1)
+    # Processes that compose and sign messages ahead for each worker (send/compose_ahead.py):
+    # rendering is pure CPU, so on a machine with cores to spare a worker sends faster with
+    # one or two. 0: the worker composes each message itself as it goes.
+    compose_processes: int = Field(default=0, ge=0)
     # Preparation blocks a delivery whose message, composed for a recipient, is larger (bytes).
     max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 

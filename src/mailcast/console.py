@@ -35,7 +35,7 @@ def state_label(state: DeliveryState | ShownState) -> str:
 
 
 def deliveries_table(rows: Sequence[RowMapping], shown: Mapping[int, ShownState]) -> Table:
-    """Deliveries: id, state and Stibee's word in the state's colour, name, send date.
+    """Deliveries: id, state and Stibee's word in the state's colour, name, send date, relays.
 
     A delivery in error also says why its send could not go on.
     """
@@ -45,6 +45,7 @@ def deliveries_table(rows: Sequence[RowMapping], shown: Mapping[int, ShownState]
     table.add_column("Stibee")
     table.add_column("name")
     table.add_column("send date")
+    table.add_column("relays")
     table.add_column("error")
     for row in rows:
         state = shown[row["id"]]
@@ -54,6 +55,7 @@ def deliveries_table(rows: Sequence[RowMapping], shown: Mapping[int, ShownState]
             f"[{state.colour}]{state.stibee}[/{state.colour}]" if state.stibee else "",
             escape(row["name"]),
             send_date(row["send_at"] or row["started_at"], row["send_timezone"]),
+            relay_names(row["relays"]),
             f"[red]{escape(row['error_reason'])}[/red]" if row["error_reason"] else "",
         )
     return table
@@ -67,11 +69,17 @@ def send_date(send_at: dt.datetime | None, zone: str | None) -> str:
     return f"{local:%Y-%m-%d %H:%M} {zone or 'UTC'}"
 
 
+def relay_names(relays: list[str] | None) -> str:
+    """The relays a delivery names, or "all" when it names none."""
+    return escape(", ".join(relays)) if relays else "all"
+
+
 def deployment_table(d: Deployment) -> Table:
     table = Table(title=f"Deployment — delivery {d.delivery_id} «{d.name}»", show_header=False)
     table.add_column("KPI", style="bold")
     table.add_column("value", justify="right")
     table.add_row("State", state_label(display_state(d)))
+    table.add_row("Relays", relay_names(d.relays))
     table.add_row("Messages to deliver", f"{d.kpis.to_deliver:,}")
     table.add_row("Messages sent (processed)", f"{d.kpis.processed:,}")
     table.add_row("Delivered", f"{d.kpis.delivered_pct:.2f} %  ({d.counts.sent:,})")

@@ -202,3 +202,35 @@ def test_what_the_relay_received_parses_back_to_the_personalised_message(
     assert _parts(zoe)["text/plain"] == "Hé P0, unsubscribe: https://example.com/u"
     message_ids = {_parse(r.data or b"")["Message-ID"] for r in received.values()}
     assert len(message_ids) == 2
+
+
+@pytest.mark.parametrize(
+    ("html", "encoding"),
+    [
+        ("<p>Hi {{ first_name }}</p>\n<p>plain ASCII, short lines</p>", "7bit"),
+        ("<p>" + "x" * 1200 + "</p>", "quoted-printable"),  # a line past 998 characters
+        ("<p>Hé {{ first_name }}</p>", "quoted-printable"),  # not ASCII
+        ("<p>a=3D b</p>\r\n<p>.dot at a line start</p>", "7bit"),
+    ],
+)
+def test_an_ascii_part_in_short_lines_goes_as_written_else_quoted_printable(
+    html: str, encoding: str
+) -> None:
+    content = _content(subject="Hi", html=html, text="Hi {{ first_name }}")
+    composed = _compose(content, _zoe(first_name="Zoe", attributes={}))
+    message = _parse(composed.data)
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/html"]
+    assert part["Content-Transfer-Encoding"] == encoding
+    expected = html.replace("{{ first_name }}", "Zoe").replace("\r\n", "\n")
+    assert _parts(message)["text/html"] == expected
+    assert all(len(line) <= 998 for line in composed.data.split(b"\r\n"))
+
+
+def test_a_part_holding_the_boundary_goes_quoted_printable() -> None:
+    composer = Composer(_content(subject="Hi", html="<p>{{ first_name }}</p>", text="x"), SIGNER)
+    boundary = composer.skeleton._boundary.decode()
+    composed = composer.compose(_zoe(first_name=f"--{boundary}", attributes={}), NOW)
+    message = _parse(composed.data)
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/html"]
+    assert part["Content-Transfer-Encoding"] == "quoted-printable"
+    assert _parts(message)["text/html"] == f"<p>--{boundary}</p>"

@@ -137,3 +137,23 @@ def test_a_bad_recurrence_zone_or_list_is_refused_clearly(
     assert code == 1
     assert says in output
     assert list_recurring(ctx) == []
+
+
+def test_create_names_the_relays_of_every_occurrence_and_refuses_an_unknown_one(
+    cli: CliRunner,
+    ctx: Context,
+    scenario: Scenario,
+    marie: User,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAILCAST_RELAYS", '{"eu": {"port": 2601}, "backup": {"port": 2602}}')
+    scenario.audience(["ann@example.com"])
+    code, output = _create(cli, ctx, marie, tmp_path, "--relay", "us")
+    assert code == 1 and "unknown relay 'us': the relays are eu, backup" in output
+    assert list_recurring(ctx) == []
+
+    code, output = _create(cli, ctx, marie, tmp_path, "--relay", "backup")
+    assert code == 0, output
+    [created] = list_recurring(ctx)
+    assert created.template.relays == ["backup"]

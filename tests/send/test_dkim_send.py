@@ -51,10 +51,17 @@ def _audience(ctx: Context) -> None:
         add_profile(ctx.db, ctx.clock, address, first_name=first, last_name=last, lists=("news",))
 
 
+@pytest.mark.parametrize("composers", [0, 1])  # composed on the loop, or ahead (a process)
 @pytest.mark.parametrize("algorithm", ["rsa", "ed25519"])
 def test_every_message_the_engine_relays_carries_a_signature_that_verifies(
-    ctx: Context, scenario: Scenario, mta: SandboxMTA, tmp_path: Path, algorithm: Algorithm
+    ctx: Context,
+    scenario: Scenario,
+    mta: SandboxMTA,
+    tmp_path: Path,
+    algorithm: Algorithm,
+    composers: int,
 ) -> None:
+    ctx.settings.send.compose_processes = composers
     resolver = _dkim(ctx, tmp_path, ("example.com", "mc1", algorithm))
     _audience(ctx)
     delivery_id = scenario.sending(

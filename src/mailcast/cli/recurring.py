@@ -50,6 +50,10 @@ def recurring_create(
         bool, typer.Option("--inline-css", help="Inline the HTML's <style> rules.")
     ] = False,
     mode: Annotated[FeedbackMode | None, typer.Option(help="Feedback mode.")] = None,
+    relays: Annotated[
+        list[str] | None,
+        typer.Option("--relay", help="A relay it may use, by name; repeat. Default: all."),
+    ] = None,
 ) -> None:
     """Create a recurring delivery; each occurrence creates and prepares a delivery."""
     ctx = context()
@@ -63,6 +67,7 @@ def recurring_create(
         text=text_file.read_text("utf-8") if text_file else "",
         inline_css=inline_css,
         feedback_mode=mode,
+        relays=relays or None,
     )
     spec = recurring.RecurringSpec(template, recurrence, timezone, aggregation, not no_confirm)
     with service_errors():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import functools
 import re
 import secrets
 from email.header import Header
@@ -66,11 +67,37 @@ def quoted_printable(body: str) -> bytes:
     return encoded.replace(b"\n", b"\r\n")
 
 
-def _part_head(subtype: str) -> bytes:
+# RFC 5322 2.1.1: at most 998 characters a line. A 7bit body must also be ASCII without NUL.
+_LONGEST_LINE = 998
+
+
+def encoded_part(subtype: str, body: str, boundary: bytes) -> bytes:
+    """The part's head and body: as written (7bit) when it is ASCII in short lines, which
+    costs nothing to encode and reads as written; else quoted-printable."""
+    lf_only = body.replace("\r\n", "\n").replace("\r", "\n")
+    if _is_7bit(lf_only):
+        data = lf_only.encode("ascii")
+        if boundary not in data:  # a boundary must not occur in a body (RFC 2046 5.1.1)
+            return _part_head(subtype, "7bit") + b"\r\n" + data.replace(b"\n", b"\r\n")
+    return _part_head(subtype, "quoted-printable") + b"\r\n" + quoted_printable(lf_only)
+
+
+def _is_7bit(lf_only: str) -> bool:
+    if not lf_only.isascii() or "\0" in lf_only:
+        return False
+    return len(lf_only) <= _LONGEST_LINE or max(map(len, lf_only.split("\n"))) <= _LONGEST_LINE
+
+
+def _part_head(subtype: str, encoding: str) -> bytes:
     return (
-        f"Content-Type: text/{subtype}; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: quoted-printable\r\n"
+        f"Content-Type: text/{subtype}; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n"
     ).encode("ascii")
+
+
+@functools.lru_cache(maxsize=4)
+def _date_header(second: dt.datetime) -> str:
+    """RFC 5322 date, formatted once a second: a worker sends many messages in each."""
+    return format_datetime(second)
 
 
 class MessageSkeleton:
@@ -83,7 +110,8 @@ class MessageSkeleton:
         self._head = head + b"MIME-Version: 1.0\r\n"
         self._has_html = has_html
         self._has_text = has_text or not has_html
-        # QP-encoded text never contains "=_", so this boundary cannot occur in a body.
+        # QP-encoded text never contains "=_", so this boundary cannot occur in a QP body; a
+        # 7bit body is checked for it (encoded_part).
         self._boundary = f"=_mc_{secrets.token_hex(12)}".encode("ascii")
 
     def build(
@@ -102,25 +130,23 @@ class MessageSkeleton:
             self._head,
             encode_mailbox("To", to_name, to_addr),
             encode_header("Subject", subject),
-            encode_header("Date", format_datetime(date)),
+            encode_header("Date", _date_header(date.replace(microsecond=0))),
             encode_header("Message-ID", message_id),
         ]
         headers.extend(encode_header(name, value) for name, value in extra_headers)
         return b"".join(headers) + self._body(text, html)
 
     def _body(self, text: str, html: str) -> bytes:
-        if not self._has_html:
-            return _part_head("plain") + b"\r\n" + quoted_printable(text)
-        if not self._has_text:
-            return _part_head("html") + b"\r\n" + quoted_printable(html)
         boundary = self._boundary
+        if not self._has_html:
+            return encoded_part("plain", text, boundary)
+        if not self._has_text:
+            return encoded_part("html", html, boundary)
         return b"".join(
             [
                 b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n',
-                b"--" + boundary + b"\r\n" + _part_head("plain") + b"\r\n",
-                quoted_printable(text),
-                b"\r\n--" + boundary + b"\r\n" + _part_head("html") + b"\r\n",
-                quoted_printable(html),
+                b"--" + boundary + b"\r\n" + encoded_part("plain", text, boundary),
+                b"\r\n--" + boundary + b"\r\n" + encoded_part("html", html, boundary),
                 b"\r\n--" + boundary + b"--\r\n",
             ]
         )

@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Template, TemplateError
 
 from mailcast.compose.bounds import BUDGET_KEY, BoundedEnvironment, Budget, Deadline, LimitExceeded
+from mailcast.compose.slots import Slots
 from mailcast.config import TemplateSettings
 
 __all__ = ["CompiledContent", "Deadline", "RenderError", "RenderedContent", "TemplateLimitError"]
@@ -65,19 +66,32 @@ class CompiledContent:
         self, subject: str, html: str, text: str, limits: TemplateSettings | None = None
     ) -> None:
         self.limits = limits or TemplateSettings()
-        self.subject = _compile(_TEXT_ENV, subject, "subject")
-        self.html = _compile(_HTML_ENV, html, "HTML body")
-        self.text = _compile(_TEXT_ENV, text, "text body")
+        self.subject = _Part.of(_TEXT_ENV, subject, "subject")
+        self.html = _Part.of(_HTML_ENV, html, "HTML body")
+        self.text = _Part.of(_TEXT_ENV, text, "text body")
 
     def render(self, context: dict[str, Any], until: Deadline | None = None) -> RenderedContent:
         """One recipient's parts, within one budget (and by `until`, the caller's deadline)."""
         budget = Budget.for_recipient(self.limits, until)
         bounded = {**context, BUDGET_KEY: budget}
         return RenderedContent(
-            subject=_render(self.subject, bounded, budget, "subject").strip(),
-            html=_render(self.html, bounded, budget, "HTML body"),
-            text=_render(self.text, bounded, budget, "text body"),
+            subject=_render(self.subject, bounded, budget).strip(),
+            html=_render(self.html, bounded, budget),
+            text=_render(self.text, bounded, budget),
         )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A compiled template, and its pieces when it is simple enough to render without Jinja."""
+
+    template: Template
+    name: str  # "HTML body": error messages say which part failed
+    slots: Slots | None
+
+    @classmethod
+    def of(cls, env: BoundedEnvironment, source: str, name: str) -> _Part:
+        return cls(_compile(env, source, name), name, Slots.of(env, source))
 
 
 def _compile(env: BoundedEnvironment, source: str, part: str) -> Template:
@@ -93,15 +107,18 @@ def _compile(env: BoundedEnvironment, source: str, part: str) -> Template:
     return template
 
 
-def _render(template: Template, context: dict[str, Any], budget: Budget, part: str) -> str:
+def _render(part: _Part, context: dict[str, Any], budget: Budget) -> str:
     try:
-        return _generate(template, context, budget)
+        rendered = part.slots.render(context, budget) if part.slots else None
+        if rendered is not None:
+            return rendered
+        return _generate(part.template, context, budget)
     except TemplateError as exc:
-        raise RenderError(f"{part}: {_describe(exc)}") from exc
+        raise RenderError(f"{part.name}: {_describe(exc)}") from exc
     except (LimitExceeded, RecursionError, MemoryError) as exc:
-        raise _limit_error(part, exc) from exc
+        raise _limit_error(part.name, exc) from exc
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        raise RenderError(f"{part}: {type(exc).__name__}: {exc}") from exc
+        raise RenderError(f"{part.name}: {type(exc).__name__}: {exc}") from exc
 
 
 def _generate(template: Template, context: dict[str, Any], budget: Budget) -> str:

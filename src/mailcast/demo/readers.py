@@ -11,8 +11,9 @@ check the counters against.
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
+import email
+import email.policy
 import hashlib
 import heapq
 import re
@@ -194,9 +195,8 @@ def browser() -> httpx2.Client:
 
 def _urls(data: bytes, *, clicks: bool) -> _Read | None:
     """The pixel, first tracked link and one-click unsubscribe URL of a message, if tracked."""
-    parts = _HEAD_END.split(data, maxsplit=1)
-    head, body = parts[0], (parts[1] if len(parts) > 1 else b"")
-    body = _decoded(body)
+    head = _HEAD_END.split(data, maxsplit=1)[0]
+    body = _decoded(data)
     pixel = _PIXEL.search(body)
     if pixel is None:
         return None
@@ -210,9 +210,11 @@ def _urls(data: bytes, *, clicks: bool) -> _Read | None:
     )
 
 
-def _decoded(body: bytes) -> bytes:
-    # The parts are quoted-printable: undo soft line breaks and =3D before looking for URLs.
-    return binascii.a2b_qp(body)
+def _decoded(data: bytes) -> bytes:
+    """The text of every part as sent, each decoded by its own transfer encoding."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    texts = [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
+    return "".join(texts).encode()
 
 
 def _hash(address: str, purpose: str) -> int:

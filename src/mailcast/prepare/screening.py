@@ -26,7 +26,8 @@ from mailcast.prepare.typology import History, Typology
 _MAX_EXAMPLES = 5
 _SMTPUTF8_DETAIL = (
     "the address is not ASCII before the @: only a relay that takes SMTPUTF8 (RFC 6531) "
-    "can send it; set relay.smtputf8 if yours does"
+    "can send it; set relay.smtputf8 if yours does (named relays: smtputf8 on each one the "
+    "delivery may use)"
 )
 
 Verdict = tuple[ExclusionReason | None, str | None]
@@ -62,7 +63,7 @@ class Screening:
         self.composer = composer
         self.target_limit = target_limit
         self.typology = typology
-        # The relay takes SMTPUTF8 (relay.smtputf8): addresses not ASCII before the @ can go.
+        # Every relay it may use takes SMTPUTF8: addresses not ASCII before the @ can go.
         self.smtputf8 = smtputf8
         # What the target's renders may take together, in real seconds, and each message's size.
         self.render_seconds_left = render_seconds

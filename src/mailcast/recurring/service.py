@@ -10,7 +10,7 @@ both cases a delivery left unconfirmed when the next occurrence comes due is ski
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -18,6 +18,7 @@ from sqlalchemy import RowMapping
 from mailcast.audience.target import Target, validate_target
 from mailcast.compose.mime import check_header_value
 from mailcast.context import Context
+from mailcast.deliveries.relays import check_relay_names
 from mailcast.deliveries.service import DeliveryDraft, DeliveryError
 from mailcast.domain import Action, Aggregation, DeliveryState, FeedbackMode, OccurrenceOutcome
 from mailcast.recurring.periods import period_end
@@ -78,11 +79,14 @@ def create_recurring(ctx: Context, user: User, spec: RecurringSpec) -> int:
     if first is None:
         raise RecurringError(f"the recurrence {spec.recurrence!r} has no occurrence after now")
     _check_template(spec.template)
+    # Checked now, as for a delivery; a relay taken out of the settings later fails the
+    # occurrences that name it, saying which.
+    template = replace(spec.template, relays=check_relay_names(ctx.settings, spec.template.relays))
     with ctx.db.write() as conn:
-        validate_target(conn, spec.template.target)
+        validate_target(conn, template.target)
         values = {
-            "name": spec.template.name,
-            "template": template_json(spec.template),
+            "name": template.name,
+            "template": template_json(template),
             "recurrence": recurrence.text,
             "timezone": spec.timezone,
             "aggregation": spec.aggregation,
@@ -203,6 +207,7 @@ def template_json(draft: DeliveryDraft) -> dict[str, Any]:
         "target_limit": draft.target_limit,
         "feedback_mode": draft.feedback_mode,
         "validity_hours": draft.validity_hours,
+        "relays": draft.relays,
     }
 
 

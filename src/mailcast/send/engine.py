@@ -20,6 +20,7 @@ from mailcast.context import Context
 from mailcast.domain import DeliveryState, MessageStatus
 from mailcast.feedback import quarantine
 from mailcast.send import outcomes
+from mailcast.send.compose_ahead import ComposeAhead
 from mailcast.send.hand_offs import HandOffMarks
 from mailcast.send.outcomes import Recorded
 from mailcast.send.probe import ProbeEnvelope
@@ -71,6 +72,8 @@ class SendEngine:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._marks = HandOffMarks(self._begin_hand_offs)
+        processes = self.send_settings.compose_processes
+        self._ahead = ComposeAhead(ctx.settings, ctx.secret, processes) if processes else None
         self._turns = Turns(ctx, self._stopping)
         self._claim_turns = 0
         self._pauses: dict[int, str] = {}  # deliveries to pause at the next write, and why
@@ -147,6 +150,8 @@ class SendEngine:
         await self._let_hand_offs_finish(senders)
         await self._flush()
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+        if self._ahead is not None:
+            self._ahead.close()
 
     async def _let_hand_offs_finish(self, senders: list[asyncio.Task[None]]) -> None:
         # A relay that stops answering cannot hold the stop longer than its own timeout: a
@@ -207,8 +212,15 @@ class SendEngine:
 
     def _enqueue(self, batch: list[ClaimedMessage]) -> None:
         self._outstanding += len(batch)
+        self._compose_ahead(batch)
         for msg in batch:
             self._dispatch(msg)
+
+    def _compose_ahead(self, batch: list[ClaimedMessage]) -> None:
+        sendable = self._sendable.get(batch[0].delivery_id) if batch else None
+        if self._ahead is not None and sendable is not None:  # a batch is of one delivery
+            recipients = [_recipient(msg) for msg in batch]
+            self._ahead.submit(sendable.composer.content, recipients, self.ctx.clock.now())
 
     def _dispatch(self, msg: ClaimedMessage) -> None:
         """To the queue of a relay in rotation that its delivery may use; else back, later."""
@@ -243,6 +255,8 @@ class SendEngine:
             pauses, self._pauses = self._pauses, {}
             await asyncio.to_thread(self._record, results, fatal, pauses)
             self._outstanding -= len(results)
+            if self._ahead is not None:
+                self._ahead.forget([result.row["id"] for result in results])
 
     def _record(
         self, results: list[Recorded], fatal: dict[int, str], pauses: dict[int, str]
@@ -304,16 +318,14 @@ class SendEngine:
         self, turn: _Turn, msg: ClaimedMessage, sendable: Sendable
     ) -> Recorded | None:
         now = self.ctx.clock.now()
-        try:
-            composed = sendable.composer.compose(_recipient(msg), now, sign=False)
-        except (RenderError, ValueError) as exc:
-            self._render_failed(msg.delivery_id, str(exc))
-            return outcomes.unrenderable(msg, sendable.mode, str(exc), now)
+        composed = await self._composed(msg, sendable, now)
+        if isinstance(composed, str):  # the template failed for this recipient
+            self._render_failed(msg.delivery_id, composed)
+            return outcomes.unrenderable(msg, sendable.mode, composed, now)
         self._rendered.add(msg.delivery_id)
         held = await self._turns.shared(turn.relay, turn.group)
         if held is not None:
             return self._held(msg, sendable, turn.relay, held)
-        composed = await sendable.composer.signed(composed, now)
         if not await self._hand_off_begins(msg):
             return outcomes.released(msg)
         envid = composed.envelope_from.split("@", 1)[0]
@@ -321,6 +333,19 @@ class SendEngine:
             Envelope(composed.envelope_from, composed.recipient, composed.data, envid)
         )
         return await self._outcome(msg, sendable, reply, _Sent(composed, turn))
+
+    async def _composed(
+        self, msg: ClaimedMessage, sendable: Sendable, now: dt.datetime
+    ) -> ComposedMessage | str:
+        """The message, signed, composed ahead or here; else why the template failed."""
+        if self._ahead is not None and (ahead := await self._ahead.take(msg.id)) is not None:
+            return ahead
+        try:
+            composed = sendable.composer.compose(_recipient(msg), now, sign=False)
+        except (RenderError, ValueError) as exc:
+            return str(exc)
+        # Signed in a thread: RSA lets go of the GIL while it signs.
+        return await sendable.composer.signed(composed, now)
 
     def _held(
         self, msg: ClaimedMessage, sendable: Sendable, relay: str, held: Held

@@ -51,6 +51,8 @@ class Deployment:
     # Why the send is paused, and whether relay faults paused it (it then resumes by itself).
     pause_reason: str | None = None
     paused_by: PauseCause | None = None
+    # The relays it may use, by name; None: every relay of the settings.
+    relays: list[str] | None = None
 
     @property
     def progress(self) -> float:
@@ -81,6 +83,7 @@ def deployment(ctx: Context, delivery_id: int) -> Deployment:
             relayed_more_than_once=message_store.count_relayed_more_than_once(conn, delivery_id),
             pause_reason=delivery["pause_reason"] if paused else None,
             paused_by=_paused_by(delivery) if paused else None,
+            relays=delivery["relays"],
         )
 
 

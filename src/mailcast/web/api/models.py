@@ -79,6 +79,7 @@ class ContentIn(BaseModel):
     target_limit: TargetLimit | None = None
     feedback_mode: FeedbackMode | None = None
     validity_hours: Hours | None = None
+    relays: list[RelayName] | None = Field(None, description=_RELAYS)
 
 
 _EXAMPLE_CONTENT: JsonDict = {
@@ -98,7 +99,6 @@ class DeliveryIn(ContentIn):
         None, description="Without an offset: a wall-clock time in `send_timezone` (or UTC)."
     )
     send_timezone: TimeZone | None = None
-    relays: list[RelayName] | None = Field(None, description=_RELAYS)
 
 
 class DeliveryEdit(BaseModel):
@@ -273,6 +273,7 @@ class TemplateOut(Out):
     target_limit: int | None
     feedback_mode: FeedbackMode | None
     validity_hours: float | None
+    relays: list[str] | None = Field(description=_RELAYS)
 
 
 class RecurringOut(Out):

@@ -78,5 +78,6 @@ def _out(item: Recurring) -> RecurringOut:
         target_limit=draft.target_limit,
         feedback_mode=draft.feedback_mode,
         validity_hours=draft.validity_hours,
+        relays=draft.relays,
     )
     return RecurringOut.model_validate({**vars(item), "template": template})
