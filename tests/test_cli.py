@@ -278,13 +278,23 @@ def test_the_demo_sends_to_everyone_left_after_the_exclusions_and_its_figures_ad
     assert float(final["Click-through rate"].split()[0]) > 0
 
 
+def _one_profile_in_news(cli: CliRunner, tmp_path: Path) -> None:
+    _ok(
+        cli,
+        "profiles",
+        "import",
+        str(_write(tmp_path / "a.csv", "email\na@x.org\n")),
+        "--list",
+        "news",
+    )
+
+
 def test_deliveries_create_names_its_relays_and_refuses_an_unknown_one(
     cli: CliRunner, ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAILCAST_RELAYS", '{"eu": {"port": 2601}, "backup": {"port": 2602}}')
     marie = _add_user(cli, "marie", Role.PREPARE)
-    audience = str(_write(tmp_path / "a.csv", "email\na@x.org\n"))
-    _ok(cli, "profiles", "import", audience, "--list", "news")
+    _one_profile_in_news(cli, tmp_path)
     create = ["deliveries", "create", "--token", marie, "--name", "x", "--subject", "x"]
     create += ["--from", "n@example.com", "--list", "news"]
     output = _ok(cli, *create, "--relay", "backup", "--relay", "eu")
@@ -302,14 +312,7 @@ def test_deliveries_list_and_status_show_the_relays_all_when_it_names_none(
 ) -> None:
     monkeypatch.setenv("MAILCAST_RELAYS", '{"eu": {"port": 2601}, "backup": {"port": 2602}}')
     marie = _add_user(cli, "marie", Role.PREPARE)
-    _ok(
-        cli,
-        "profiles",
-        "import",
-        str(_write(tmp_path / "a.csv", "email\na@x.org\n")),
-        "--list",
-        "news",
-    )
+    _one_profile_in_news(cli, tmp_path)
     create = ["deliveries", "create", "--token", marie, "--subject", "x"]
     create += ["--from", "n@example.com", "--list", "news"]
     _ok(cli, *create, "--name", "named", "--relay", "backup", "--relay", "eu")
@@ -329,14 +332,7 @@ def test_deliveries_create_inline_css_sets_the_option(
     cli: CliRunner, ctx: Context, tmp_path: Path
 ) -> None:
     marie = _add_user(cli, "marie", Role.PREPARE)
-    _ok(
-        cli,
-        "profiles",
-        "import",
-        str(_write(tmp_path / "a.csv", "email\na@x.org\n")),
-        "--list",
-        "news",
-    )
+    _one_profile_in_news(cli, tmp_path)
     html = _write(tmp_path / "m.html", "<style>p { color: red }</style><p>Hi</p>")
     created = {}
     for extra in ([], ["--inline-css"]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,6 +33,22 @@ class DeliveryContent:
     html: str
     text: str
     inline_css: bool = False
+
+    @classmethod
+    def of_delivery(
+        cls, row: Mapping[Any, Any], delivery_id: int | None = None, subject_prefix: str = ""
+    ) -> DeliveryContent:
+        """From a `deliveries` row (or a query with its columns; `delivery_id` when the row's
+        `id` is another table's)."""
+        return cls(
+            delivery_id=row["id"] if delivery_id is None else delivery_id,
+            subject=subject_prefix + row["subject"],
+            from_addr=row["from_addr"],
+            reply_to=row["reply_to"],
+            html=row["html_template"],
+            text=row["text_template"],
+            inline_css=row["inline_css"],
+        )
 
 
 @dataclass(frozen=True)

@@ -153,15 +153,7 @@ def _proofable(ctx: Context, delivery_id: int) -> RowMapping:
 
 
 def _composer(ctx: Context, delivery: RowMapping) -> Composer:
-    content = DeliveryContent(
-        delivery_id=delivery["id"],
-        subject=PROOF_PREFIX + delivery["subject"],
-        from_addr=delivery["from_addr"],
-        reply_to=delivery["reply_to"],
-        html=delivery["html_template"],
-        text=delivery["text_template"],
-        inline_css=delivery["inline_css"],
-    )
+    content = DeliveryContent.of_delivery(delivery, subject_prefix=PROOF_PREFIX)
     s = ctx.settings
     signer = _ProofSigner(ctx.secret, s.bounce_domain, s.message_id_domain)
     try:

@@ -64,15 +64,7 @@ def control_rules(ctx: Context, delivery: RowMapping) -> list[Finding]:
 
 def compile_content(ctx: Context, delivery: RowMapping, findings: list[Finding]) -> Composer | None:
     """The delivery's composer, or None with the template's error added to the findings."""
-    content = DeliveryContent(
-        delivery_id=delivery["id"],
-        subject=delivery["subject"],
-        from_addr=delivery["from_addr"],
-        reply_to=delivery["reply_to"],
-        html=delivery["html_template"],
-        text=delivery["text_template"],
-        inline_css=delivery["inline_css"],
-    )
+    content = DeliveryContent.of_delivery(delivery)
     try:
         return Composer(
             content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates, ctx.dkim

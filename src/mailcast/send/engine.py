@@ -25,6 +25,7 @@ from mailcast.send.hand_offs import HandOffMarks
 from mailcast.send.outcomes import Recorded
 from mailcast.send.probe import ProbeEnvelope
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
+from mailcast.send.relay_pauses import RelayPauses
 from mailcast.send.replies import Concern, read_reply
 from mailcast.send.rotation import RelayRotation
 from mailcast.send.sendable import Sendable, SendableDeliveries
@@ -77,8 +78,7 @@ class SendEngine:
         self._turns = Turns(ctx, self._stopping)
         self._claim_turns = 0
         self._pauses: dict[int, str] = {}  # deliveries to pause at the next write, and why
-        self._paused: dict[int, tuple[str, ...]] = {}  # paused by relay faults: their relays
-        self._next_pause_check = 0.0
+        self._relay_pauses = RelayPauses(ctx, self._rotation, self._sendable)
         self._render_failures: Counter[int] = Counter()  # per delivery, while none rendered
         self._rendered: set[int] = set()
 
@@ -112,7 +112,7 @@ class SendEngine:
             await self._flush()
             if loop.time() >= next_refresh:
                 await asyncio.to_thread(self._sendable.refresh)
-                await self._probe_relays(loop.time())
+                await self._relay_pauses.probe(loop.time())
                 next_refresh = loop.time() + self.send_settings.poll_seconds
             elif self._outstanding and loop.time() >= next_state_check:
                 await asyncio.to_thread(self._sendable.check_states)
@@ -162,16 +162,6 @@ class SendEngine:
         await asyncio.gather(*senders, return_exceptions=True)
 
     # --- database steps (run in a thread) -------------------------------------------------
-
-    def _paused_by_relay(self) -> dict[int, tuple[str, ...]]:
-        with self.ctx.db.read() as conn:
-            paused = delivery_store.paused_by_relay(conn)
-        return {d: self._sendable.relays_of(names) for d, names in paused.items()}
-
-    def _resume(self, delivery_ids: list[int]) -> None:
-        with self.ctx.db.write() as conn:
-            delivery_store.resume_after_relay(conn, delivery_ids, self.ctx.clock.now())
-        self._sendable.refresh()
 
     def _in_flight_elsewhere(self) -> int:
         with self.ctx.db.read() as conn:
@@ -432,22 +422,6 @@ class SendEngine:
         elif sendable.state is DeliveryState.SENDING:
             self._pauses[delivery_id] = reason
             self._sendable.pop(delivery_id)
-
-    async def _probe_relays(self, now: float) -> None:
-        """Probe the relays out of rotation, and those of sends paused by relay faults: one
-        that answers is back, and what it paused resumes."""
-        if now >= self._next_pause_check:
-            self._paused = await asyncio.to_thread(self._paused_by_relay)
-            self._next_pause_check = now + self.send_settings.probe_first_seconds
-        paused_on = {relay for relays in self._paused.values() for relay in relays}
-        answered = set()
-        for relay in self._rotation.to_probe(paused_on, now):
-            if await self._rotation.probe(relay, now):
-                answered.add(relay)
-        resumed = [d for d, relays in self._paused.items() if answered.intersection(relays)]
-        if resumed:
-            await asyncio.to_thread(self._resume, resumed)
-            self._paused = {d: r for d, r in self._paused.items() if d not in resumed}
 
     def _loop_time(self) -> float:
         return asyncio.get_running_loop().time()

@@ -90,15 +90,7 @@ class SendableDeliveries:
     def _composer(self, row: RowMapping) -> Composer:
         key = (row["id"], row["version"])
         if key not in self._composers:
-            content = DeliveryContent(
-                delivery_id=row["id"],
-                subject=row["subject"],
-                from_addr=row["from_addr"],
-                reply_to=row["reply_to"],
-                html=row["html_template"],
-                text=row["text_template"],
-                inline_css=row["inline_css"],
-            )
+            content = DeliveryContent.of_delivery(row)
             self._composers[key] = Composer(
                 content,
                 self.ctx.signer,

@@ -164,15 +164,7 @@ def _mirror_html(ctx: Context, message_id: int) -> str | None:
         row = link_store.mirror_source(conn, message_id)
     if row is None:
         return None
-    content = DeliveryContent(
-        delivery_id=row["delivery_id"],
-        subject=row["subject"],
-        from_addr=row["from_addr"],
-        reply_to=row["reply_to"],
-        html=row["html_template"],
-        text=row["text_template"],
-        inline_css=row["inline_css"],
-    )
+    content = DeliveryContent.of_delivery(row, row["delivery_id"])
     recipient = Recipient(
         message_id, row["address"], row["first_name"], row["last_name"], row["attributes"] or {}
     )

@@ -45,15 +45,7 @@ def render_preview(ctx: Context, delivery_id: int, email: str | None = None) -> 
         raise NotFound(f"no profile has the address {email!r}")
     row = _sample(ctx, Target.from_json(delivery["target"])) if profile is None else None
     recipient = _recipient(row) if profile is None else _recipient_of(profile)
-    content = DeliveryContent(
-        delivery_id=delivery_id,
-        subject=delivery["subject"],
-        from_addr=delivery["from_addr"],
-        reply_to=delivery["reply_to"],
-        html=delivery["html_template"],
-        text=delivery["text_template"],
-        inline_css=delivery["inline_css"],
-    )
+    content = DeliveryContent.of_delivery(delivery, delivery_id)
     try:
         composer = Composer(
             content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates
