@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Dialect,
     RowMapping,
     and_,
     bindparam,
@@ -231,18 +233,62 @@ def write_outcomes(
     With `worker`, only the lines that worker still holds are written, and its claim ends.
     """
     if rows:
-        where = [messages.c.id == bindparam("m_id")]
-        values: dict[str, Any] = {name: bindparam(f"m_{name}") for name in columns} | {
-            "updated_at": now
-        }
-        if worker is not None:
-            where.append(messages.c.claimed_by == worker)
-            values |= {"claimed_by": None, "lease_until": None}
-        params = [{f"m_{k}": row[k] for k in ("id", *columns)} for row in rows]
-        conn.execute(update(messages).where(*where).values(values), params)
+        statement = _row_updates(conn.dialect, tuple(columns), worker is not None)
+        conn.exec_driver_sql(statement.sql, statement.parameters(rows, now, worker))
     if new_events:
         conn.execute(insert(events), new_events)
     apply_status_moves(conn, moves, now)
+
+
+@dataclass(frozen=True)
+class _RowUpdates:
+    """One UPDATE of the sending log per row, compiled once; each row's values go through
+    the columns' own bind processors alone. SQLAlchemy's per-row parameter handling was most
+    of the time of recording a batch, on a thread that shares the GIL with the sending."""
+
+    sql: str
+    names: tuple[str, ...]  # the parameters, in the statement's order
+    positional: bool
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # by position in `names`
+    fixed: dict[str, Any]  # the values the statement gives itself (claimed_by: None...)
+
+    def parameters(
+        self, rows: list[dict[str, Any]], now: dt.datetime, worker: str | None
+    ) -> list[Any]:
+        constant = self.fixed | {"updated_at": now, "worker": worker}
+        converted: list[Any] = []
+        for row in rows:
+            given = row | constant
+            values = [given[name] for name in self.names]
+            for index, processor in self.processors:
+                if values[index] is not None:
+                    values[index] = processor(values[index])
+            converted.append(
+                tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
+            )
+        return converted
+
+
+@functools.cache
+def _row_updates(dialect: Dialect, columns: tuple[str, ...], by_worker: bool) -> _RowUpdates:
+    where = [messages.c.id == bindparam("id")]
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    values["updated_at"] = bindparam("updated_at", type_=messages.c.updated_at.type)
+    if by_worker:
+        where.append(messages.c.claimed_by == bindparam("worker"))
+        values |= {"claimed_by": None, "lease_until": None}
+    compiled = update(messages).where(*where).values(values).compile(dialect=dialect)
+    if compiled.positional:
+        names = tuple(compiled.positiontup or ())
+    else:  # named (psycopg's %(name)s): the binds the statement holds
+        names = tuple(n for n in compiled.binds if f"%({n})s" in compiled.string)
+    processors = []
+    for index, name in enumerate(names):
+        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors.append((index, processor))
+    fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    return _RowUpdates(compiled.string, names, compiled.positional, tuple(processors), fixed)
 
 
 def record_batch(
