@@ -3,6 +3,7 @@ Each against real SMTP servers on loopback and the real engine."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from collections import Counter
 from pathlib import Path
@@ -158,3 +159,28 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_when_every_relay_has_used_its_quota_the_rest_waits_untouched_for_the_next_hour(
+    ctx: Context, scenario: Scenario
+) -> None:
+    addresses = _addresses(scenario, 30)
+    with ScriptedRelay({}) as a, ScriptedRelay({}) as b:
+        _relays(
+            ctx,
+            a=RelaySettings(port=a.port, hourly_quota=5),
+            b=RelaySettings(port=b.port, hourly_quota=5),
+        )
+        delivery_id = scenario.sending(list_name="list-r")
+        send_until_idle(ctx)
+    assert (a.accepted().total(), b.accepted().total()) == (5, 5)
+    log = sending_log(ctx, delivery_id)
+    waiting = [line for line in log.values() if line["status"] == MessageStatus.QUEUED]
+    assert len(waiting) == len(addresses) - 10
+    next_hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    next_hour += dt.timedelta(hours=1)
+    for line in waiting:  # the quota's window is real (UTC) time, whatever the test clock
+        assert line["attempts"] == 0
+        left = line["next_attempt_at"] - ctx.clock.now()
+        assert abs(left - (next_hour - dt.datetime.now(dt.UTC))) < dt.timedelta(minutes=5)
+    assert _no_address_touched(ctx)

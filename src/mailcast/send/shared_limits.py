@@ -4,6 +4,7 @@ worker draws small leases from windows of time kept in the database (store/send_
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,18 +78,22 @@ class SharedLimits:
         self.scopes = scopes
         self._wall = wall
         self._left: dict[str, tuple[int, int]] = {}  # name -> (window, messages left in it)
+        self._lock = threading.Lock()
 
     def take(self, scopes: tuple[str, ...] = ("",)) -> Limit | None:
         """Take one message from the allowance of every limit of these scopes; else the limit
         to refill first."""
         now = self._wall()
         limits = [limit for scope in scopes for limit in self.scopes.get(scope, ())]
-        short = next((lim for lim in limits if self._left_in(lim, now) == 0), None)
-        if short is not None:
-            return short
-        for limit in limits:
-            window, left = self._left[limit.name]
-            self._left[limit.name] = (window, left - 1)
+        if not limits:
+            return None
+        with self._lock:
+            short = next((lim for lim in limits if self._left_in(lim, now) == 0), None)
+            if short is not None:
+                return short
+            for limit in limits:
+                window, left = self._left[limit.name]
+                self._left[limit.name] = (window, left - 1)
         return None
 
     def refill(self, limit: Limit) -> float:
@@ -100,9 +105,11 @@ class SharedLimits:
             granted = send_windows.lease(conn, limit.name, window, limit.cap, limit.lease)
             if granted and self._left.get(limit.name, (None, 0))[0] != window:
                 send_windows.forget_before(conn, limit.name, window - _KEEP_WINDOWS)
-        if granted:
-            self._left[limit.name] = (window, granted)
-            return 0.0
+        with self._lock:  # several sending tasks refill at once, each in a thread
+            left = self._left_in(limit, now)
+            if granted or left:  # what another task's refill got meanwhile is there to use
+                self._left[limit.name] = (window, left + granted)
+                return 0.0
         return (window + 1) * limit.period - now
 
     def _left_in(self, limit: Limit, now: float) -> int:
