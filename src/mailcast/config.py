@@ -20,6 +20,8 @@ from mailcast.compose.dkim import SELECTOR_PATTERN, a_label_domain, load_private
 from mailcast.domain import FeedbackMode, QuarantinePolicy
 
 DEFAULT_RELAY = "default"  # the name of `relay` when `relays` names none
+# The embedded database: a file in the working folder, whose schema commands create themselves.
+DEFAULT_DATABASE_URL = "sqlite:///mailcast.db"
 
 
 class RelaySettings(BaseModel):
@@ -321,7 +323,7 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    database_url: str = "sqlite:///mailcast.db"
+    database_url: str = DEFAULT_DATABASE_URL
     # Signs VERP return paths and tracking tokens; kept in the database when not set here.
     secret_key: str | None = None
     feedback_mode: FeedbackMode = FeedbackMode.LEGACY

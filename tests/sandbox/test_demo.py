@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import signal
 import tempfile
 from pathlib import Path
 
+import httpx2
 import pytest
 from rich.console import Console
 from sqlalchemy import select
@@ -18,9 +20,10 @@ from mailcast.demo import DemoResult, run_demo
 from mailcast.demo.readers import READ_FROM, UNSUBSCRIBES
 from mailcast.demo.run import DEMO_VALIDITY_HOURS
 from mailcast.demo.sample import UNKNOWN_USERS
-from mailcast.domain import DeliveryState, EventKind, FeedbackMode
+from mailcast.domain import DeliveryState, EventKind, FeedbackMode, Role
 from mailcast.store.db import Database
 from mailcast.store.tables import events, messages
+from processes import WAIT, Mailcast, mailcast_env
 
 pytestmark = pytest.mark.slow
 
@@ -142,10 +145,60 @@ def test_the_demo_command_exits_zero_when_the_numbers_add_up(
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "200")
+    # As CI runs `make demo`: the environment, rather than --exit, ends it after the story.
     result = CliRunner().invoke(
-        app, ["demo", "--exit", "--mode", "efs", "--profiles", "40", "--speed", "20000"]
+        app,
+        ["demo", "--mode", "efs", "--profiles", "40", "--speed", "20000"],
+        env={"MAILCAST_DEMO_EXIT": "1"},
     )
     assert result.exit_code == 0, result.output
     assert "mailcast demo — efs mode" in result.output
     assert "the numbers add up" in result.output
     assert "finished" in result.output
+
+
+def test_after_its_story_the_demo_serves_the_dashboard_to_each_user_until_sigint(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "demo"
+    args = ["demo", "--profiles", "40", "--speed", "20000", "--data", str(data)]
+    with Mailcast(*args, cwd=tmp_path, env=mailcast_env()) as demo:
+        url = demo.wait_for_line(r"^dashboard  (http://127\.0\.0\.1:\d+)/dashboard/$").group(1)
+        logins = {
+            role: demo.wait_for_line(rf"log in as (\w+) +password (\w+) +\({role}\)")
+            for role in Role
+        }
+        demo.wait_for_line(r"Ctrl-C stops")
+        with httpx2.Client(base_url=url, timeout=WAIT) as browser:
+            name, password = logins[Role.START].groups()
+            assert _log_in(browser, name, "not the password").status_code == 401
+            answer = _log_in(browser, name, password)
+            assert (answer.status_code, answer.headers["location"]) == (303, "/dashboard/")
+            home = browser.get("/dashboard/")
+            assert home.status_code == 200 and "Monthly newsletter" in home.text
+            assert browser.get("/healthz").json()["database"] == "ok"
+        code = demo.signal(signal.SIGINT)
+
+    assert code == 0, demo.stderr
+    assert "the numbers add up" in demo.stdout
+    assert demo.stdout.rstrip().endswith(f"stopped; the data stays in {data}")
+    assert "Traceback" not in demo.stderr
+    assert (data / "mailcast.db").exists()
+
+
+def _log_in(browser: httpx2.Client, name: str, password: str) -> httpx2.Response:
+    """The dashboard's login form, filled in and sent as a browser does."""
+    form = browser.get("/dashboard/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf, form.text
+    fields = {"csrf": csrf.group(1), "name": name, "password": password, "next": "/dashboard/"}
+    return browser.post("/dashboard/login", data=fields, follow_redirects=False)
+
+
+def test_the_demo_refuses_a_folder_that_holds_a_database_already(tmp_path: Path) -> None:
+    (tmp_path / "mailcast.db").write_bytes(b"")
+
+    result = CliRunner().invoke(app, ["demo", "--exit", "--data", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert "holds a database already" in result.stderr

@@ -13,18 +13,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
 from webapp import Sent
 
 from conftest import Scenario
+from mailcast.clock import ManualClock, utcnow
 from mailcast.context import Context
 from mailcast.domain import DeliveryState, FeedbackMode, MessageStatus
 from mailcast.feedback.webhooks import generic
 from mailcast.sandbox.mta import SandboxMTA
 from mailcast.stats.deployment import deployment
 from mailcast.web.serve import Parts, Service
+from processes import Mailcast, answers, free_port, mailcast_env
 
 SECRET = "serve-test-secret"
 WAIT = 30.0  # the most any step may take before the test gives up (not a timing assertion)
@@ -193,3 +196,30 @@ def _answers(port: int) -> bool:
         return httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1.0).status_code == 200
     except httpx2.HTTPError:
         return False
+
+
+def test_serve_with_the_sandbox_relays_a_delivery_and_plays_its_dsns_back(
+    ctx: Context, clock: ManualClock, scenario: Scenario, db_url: str, tmp_path: Path
+) -> None:
+    web_port = free_port()
+    env = mailcast_env(
+        MAILCAST_DATABASE_URL=db_url,
+        MAILCAST_SECRET_KEY=ctx.settings.secret_key or "",
+        MAILCAST_RELAY__PORT=str(free_port()),
+        MAILCAST_BOUNCES__PORT=str(free_port()),
+        MAILCAST_SANDBOX__TIME_SCALE="600",  # the success DSN 0.1 s after the hand-off
+    )
+    with Mailcast("serve", "--sandbox", "--port", str(web_port), cwd=tmp_path, env=env) as serve:
+        serve.wait_until(lambda: answers(f"http://127.0.0.1:{web_port}/health"), "serve answers")
+        clock.set(utcnow())  # the process runs on real time: the delivery's validity too
+        scenario.audience(["ann@example.com", "unknown.bo@example.com"])
+        sent = Sent(ctx, scenario.sending(feedback_mode=FeedbackMode.EFS))
+
+        # EFS: only the sandbox's success DSN, through the bounce receiver, makes it `sent`.
+        serve.wait_until(lambda: sent.status("ann@example.com") == "sent", "the success DSN")
+        assert sent.status("unknown.bo@example.com") == MessageStatus.FAILED  # refused at RCPT
+        assert deployment(ctx, sent.delivery_id).kpis.delivered_pct == 50.0
+        code = serve.signal(signal.SIGTERM)
+
+    assert code == 0, serve.stderr
+    assert "sandbox MTA on 127.0.0.1:" in serve.stderr

@@ -10,12 +10,14 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailcast.audience.target import TargetError
-from mailcast.config import Settings
+from mailcast.config import DEFAULT_DATABASE_URL, Settings
 from mailcast.context import Context
 from mailcast.deliveries.service import DeliveryError
 from mailcast.domain import TransitionError
+from mailcast.store.db import Database, Schema
 from mailcast.store.deliveries import NotFound
 from mailcast.users import service as users
 from mailcast.users.service import PermissionDenied, User, UserError
@@ -30,9 +32,64 @@ Token = Annotated[
 
 EXIT_REFUSED = 3
 
+# What a command says, in one line, when the database is not at this version's schema.
+_NOT_READY = {
+    Schema.EMPTY: "the database {url} has no mailcast schema yet: run `mailcast db upgrade`",
+    Schema.FOREIGN: "the database {url} has tables but no mailcast schema (another "
+    "application's database?): point MAILCAST_DATABASE_URL at an empty one and run "
+    "`mailcast db upgrade`",
+    Schema.BEHIND: "the database {url} has an older mailcast schema: run `mailcast db upgrade`",
+    Schema.AHEAD: "the database {url} has a newer schema than this version of mailcast "
+    "knows: upgrade mailcast",
+}
+
 
 def context() -> Context:
+    """The context of a command that uses the database, which must be at the latest schema.
+
+    The embedded default (SQLite, `mailcast.db` in the working folder) creates its schema on
+    first use, so that a first `mailcast serve` in an empty folder just works; any other
+    database is the operator's to upgrade, and the command says so in one line.
+    """
+    ctx = unchecked_context()
+    schema = _schema_of(ctx.db)
+    if schema is Schema.EMPTY and ctx.settings.database_url == DEFAULT_DATABASE_URL:
+        with database_errors(ctx.db):
+            ctx.db.upgrade()
+        err.print(f"created the database schema: {escape(_where(ctx.db))}", soft_wrap=True)
+    elif schema is not Schema.CURRENT:
+        problem = _NOT_READY[schema].format(url=_where(ctx.db))
+        err.print(f"[red]error:[/red] {escape(problem)}", soft_wrap=True)
+        raise typer.Exit(1)
+    return ctx
+
+
+def unchecked_context() -> Context:
+    """The context whatever the database's schema (`mailcast db upgrade`)."""
     return Context.from_settings(settings())
+
+
+@contextmanager
+def database_errors(db: Database) -> Iterator[None]:
+    """A database that cannot be reached (or refuses the work) ends the command in one line."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err.print(
+            f"[red]error:[/red] database {escape(_where(db))}: {escape(reason)}", soft_wrap=True
+        )
+        raise typer.Exit(1) from exc
+
+
+def _schema_of(db: Database) -> Schema:
+    with database_errors(db):
+        return db.schema()
+
+
+def _where(db: Database) -> str:
+    """The database's URL, without its password."""
+    return db.engine.url.render_as_string()
 
 
 def settings() -> Settings:

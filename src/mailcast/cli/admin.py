@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from mailcast.cli._shared import context, err, out, service_errors
+from mailcast.cli._shared import (
+    context,
+    database_errors,
+    err,
+    out,
+    service_errors,
+    unchecked_context,
+)
 from mailcast.domain import Role
 from mailcast.users import service as users
 
@@ -21,8 +28,9 @@ users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=Tru
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema to the latest migration."""
-    ctx = context()
-    ctx.db.upgrade()
+    ctx = unchecked_context()
+    with database_errors(ctx.db):
+        ctx.db.upgrade()
     out.print(f"database at the latest schema: {ctx.db.engine.url.render_as_string()}")
 
 

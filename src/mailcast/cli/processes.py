@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from contextlib import suppress
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from mailcast.cli._shared import context, out
+from mailcast.cli._shared import context, err, out
 from mailcast.domain import FeedbackMode
 from mailcast.send.engine import SendEngine
 
@@ -70,7 +72,12 @@ def sandbox(
 
 def demo(
     exit_: Annotated[
-        bool, typer.Option("--exit", help="End when the delivery is finished.")
+        bool,
+        typer.Option(
+            "--exit",
+            envvar="MAILCAST_DEMO_EXIT",
+            help="End when the delivery is finished, instead of serving the dashboard on.",
+        ),
     ] = False,
     mode: Annotated[FeedbackMode, typer.Option(help="Feedback mode.")] = FeedbackMode.LEGACY,
     profiles: Annotated[int, typer.Option(help="Size of the sample audience.")] = 1000,
@@ -80,8 +87,16 @@ def demo(
     validity_hours: Annotated[
         float, typer.Option(help="The delivery's validity period.", min=0.5)
     ] = 8.0,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="Folder for the demo's database, kept afterwards (default: a new temporary one).",
+        ),
+    ] = None,
 ) -> None:
-    """Show a delivery's whole lifecycle on embedded defaults (SQLite, sandbox MTA, DSNs)."""
+    """Show a delivery's whole lifecycle on embedded defaults (SQLite, sandbox MTA, DSNs),
+    then keep the dashboard, the API and tracking served on its data until Ctrl-C."""
     from mailcast.demo import run_demo
 
     result = run_demo(
@@ -91,6 +106,24 @@ def demo(
         profiles=profiles,
         speed=speed,
         validity_hours=validity_hours,
+        workdir=_fresh_folder(data) if data is not None else None,
     )
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _fresh_folder(folder: Path) -> Path:
+    """The folder, made if need be; one that holds a database already ends the command."""
+    if (folder / "mailcast.db").exists():
+        err.print(
+            f"[red]error:[/red] {escape(str(folder))} holds a database already: "
+            "give another folder, or remove its mailcast.db",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    return folder

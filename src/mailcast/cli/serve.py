@@ -1,4 +1,4 @@
-"""`mailcast serve`: the HTTP app and webhooks, the bounce receiver, a send worker, the tick."""
+"""`mailcast serve`: the HTTP app, the bounce receiver, a send worker, the tick (and a sandbox)."""
 
 from __future__ import annotations
 
@@ -22,19 +22,31 @@ def serve(
     bounces: Annotated[bool, typer.Option(help="Run the SMTP bounce receiver.")] = True,
     worker: Annotated[bool, typer.Option(help="Run a send worker.")] = True,
     scheduler: Annotated[bool, typer.Option(help="Run the scheduler's tick.")] = True,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Also run the sandbox MTA on the relay's host and port; it plays outcomes "
+            "back as DSNs to the bounce receiver (`sandbox` settings), as in the demo.",
+        ),
+    ] = False,
 ) -> None:
     """Run mailcast in one process; on PostgreSQL, run as many as you like, each with any parts."""
     from mailcast.web.serve import Parts, Service
 
+    ctx = context()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    ctx = context()
+    # aiosmtpd logs every SMTP command, addresses included: no operator's log, and no place
+    # for recipients' addresses either.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     if host is not None:
         ctx.settings.web.host = host
     if port is not None:
         ctx.settings.web.port = port
-    service = Service(ctx, Parts(web=web, bounces=bounces, worker=worker, scheduler=scheduler))
+    parts = Parts(web=web, bounces=bounces, worker=worker, scheduler=scheduler, sandbox=sandbox)
+    service = Service(ctx, parts)
     try:
         asyncio.run(service.run(handle_signals=True))
     except (OSError, RuntimeError) as exc:

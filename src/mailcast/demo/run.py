@@ -6,12 +6,15 @@ database. Time stands still while the hand-off runs, so its KPIs show alone; the
 moves the clock on by `speed` x the tick, the sandbox sends the DSNs that came due, readers
 open, click and unsubscribe over HTTP, and retries and the end of the validity period
 follow, until the delivery is finished. Compute stats then refreshes the shown rates.
+Unless told to exit, the demo then keeps everything running at the normal pace of time, the
+dashboard open to each demo user, until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import signal
 import tempfile
 import threading
 import time
@@ -26,16 +29,17 @@ from rich.console import Console
 
 from mailcast import console as render
 from mailcast.clock import ManualClock, utcnow
-from mailcast.config import RelaySettings, SandboxSettings, SendSettings, Settings
+from mailcast.config import RelaySettings, SandboxSettings, SendSettings, Settings, WebSettings
 from mailcast.context import Context
 from mailcast.demo import readers, sample, timeline
 from mailcast.demo.readers import Readers, Tally
+from mailcast.demo.sample import Login
 from mailcast.demo.timeline import Check, Row
 from mailcast.domain import DeliveryState, FeedbackMode
 from mailcast.feedback.receiver import BounceReceiver
 from mailcast.sandbox.dsn import Notice
 from mailcast.sandbox.mta import SandboxMTA
-from mailcast.schedule import run_forever
+from mailcast.schedule import run_due_jobs
 from mailcast.send.engine import SendEngine
 from mailcast.stats.compute import compute_stats
 from mailcast.stats.deployment import Deployment, deployment
@@ -47,6 +51,7 @@ TICK = 0.1  # real seconds
 REPORT_EVERY = dt.timedelta(minutes=30)
 SERVICE_TICK = 0.05  # how often the worker and the scheduler look for due work (real s)
 PLAY_TIMEOUT = 600.0  # a big audience's DSNs of one tick take the receiver a while
+SERVE_TICK = 0.5  # real seconds between rounds of DSNs once the story is told
 
 # The sandbox's delays in the demo (simulated seconds): spread out, so KPIs move gradually.
 DEMO_SANDBOX = {
@@ -88,7 +93,11 @@ def run_demo(
     validity_hours: float = DEMO_VALIDITY_HOURS,
     workdir: Path | None = None,
 ) -> DemoResult:
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="mailcast-demo-"))
+    """Tell the story; then, unless `exit_when_finished`, serve its data until SIGINT/SIGTERM.
+
+    The data stays in `workdir` (default: a new temporary folder), which is never deleted.
+    """
+    workdir = (workdir or Path(tempfile.mkdtemp(prefix="mailcast-demo-"))).resolve()
     clock = ManualClock(utcnow())
     ctx = _context(workdir, mode, validity_hours, clock, speed)
     console.rule(f"mailcast demo — {mode.value} mode")
@@ -98,7 +107,8 @@ def run_demo(
             f"sandbox MTA on 127.0.0.1:{mta.port}, tracking on {running.web.base_url}; "
             f"data in {workdir}"
         )
-        delivery_id = _prepared_and_confirmed(ctx, console, workdir, profiles)
+        logins = sample.users(ctx, console)
+        delivery_id = _prepared_and_confirmed(ctx, console, workdir, profiles, logins)
         hand_off = render.watch(console, lambda: deployment(ctx, delivery_id))
         console.print(render.deployment_table(hand_off))
         console.print(f"the sandbox MTA received {mta.count:,} messages")
@@ -110,7 +120,7 @@ def run_demo(
         found = timeline.checks(ctx, delivery_id, final, mta.notices(), efs, running.readers.did)
         _print_checks(console, found)
         if not exit_when_finished:
-            _wait_for_ctrl_c(console, workdir)
+            _keep_serving(console, ctx, clock, running, logins, workdir)
     return DemoResult(mode, delivery_id, hand_off, rows, final, found, running.readers.did)
 
 
@@ -124,6 +134,7 @@ def _context(
         relay=RelaySettings(host="127.0.0.1", port=0),
         # Leases are counted on the demo's fast clock: keep them a real minute long.
         send=SendSettings(poll_seconds=SERVICE_TICK, lease_seconds=max(60.0, 60 * speed)),
+        web=WebSettings(tick_seconds=SERVICE_TICK),
         sandbox=SandboxSettings.model_validate(DEMO_SANDBOX),
     )
     ctx = Context.from_settings(settings, clock)
@@ -136,6 +147,7 @@ class _Running:
     mta: SandboxMTA
     web: WebServer
     readers: Readers
+    receiver: BounceReceiver
 
 
 @contextmanager
@@ -159,7 +171,7 @@ def _services(ctx: Context) -> Iterator[_Running]:
         ) as mta:
             ctx.settings.relay.port = mta.port
             with _in_background(ctx):
-                yield _Running(mta, web, people)
+                yield _Running(mta, web, people, receiver)
 
 
 @contextmanager
@@ -174,9 +186,7 @@ def _in_background(ctx: Context) -> Iterator[None]:
             name="demo-worker",
             daemon=True,
         ),
-        threading.Thread(
-            target=run_forever, args=(ctx, SERVICE_TICK, stop), name="demo-scheduler", daemon=True
-        ),
+        threading.Thread(target=_schedule, args=(ctx, stop), name="demo-scheduler", daemon=True),
     ]
     for thread in threads:
         thread.start()
@@ -189,8 +199,17 @@ def _in_background(ctx: Context) -> Iterator[None]:
             thread.join(timeout=30)
 
 
-def _prepared_and_confirmed(ctx: Context, console: Console, workdir: Path, profiles: int) -> int:
-    marie, sam = sample.users(ctx, console)
+def _schedule(ctx: Context, stop: threading.Event) -> None:
+    """The scheduler's tick, at the pace the settings say now (it slows once the story ends)."""
+    while not stop.is_set():
+        run_due_jobs(ctx)
+        stop.wait(ctx.settings.web.tick_seconds)
+
+
+def _prepared_and_confirmed(
+    ctx: Context, console: Console, workdir: Path, profiles: int, logins: dict[str, Login]
+) -> int:
+    marie, sam = logins["marie"].user, logins["sam"].user
     sample.audience(ctx, console, workdir, profiles)
     delivery_id = sample.delivery(ctx, marie)
     sample.prepare(ctx, console, marie, delivery_id)
@@ -262,8 +281,13 @@ def _ticks(
             return rows
         time.sleep(TICK)
         clock.advance(step)
-        running.readers.delivered(running.mta.play_due(timeout=PLAY_TIMEOUT))
-        running.readers.act(browser, clock.now())
+        _play_due(running, clock, browser)
+
+
+def _play_due(running: _Running, clock: ManualClock, browser: httpx2.Client) -> None:
+    """The sandbox sends the DSNs now due, and readers make the visits now due."""
+    running.readers.delivered(running.mta.play_due(timeout=PLAY_TIMEOUT))
+    running.readers.act(browser, clock.now())
 
 
 def _after_compute_stats(
@@ -289,11 +313,66 @@ def _print_checks(console: Console, found: list[Check]) -> None:
     console.print(verdict)
 
 
-def _wait_for_ctrl_c(console: Console, workdir: Path) -> None:
-    console.print(
-        f"mailcast keeps running (database {workdir / 'mailcast.db'}); press Ctrl-C to stop"
-    )
+def _keep_serving(
+    console: Console,
+    ctx: Context,
+    clock: ManualClock,
+    running: _Running,
+    logins: dict[str, Login],
+    workdir: Path,
+) -> None:
+    """Serve the demo's data (dashboard, API, tracking, and all that sends) until a signal.
+
+    Time now runs at its normal pace, as under `mailcast serve`: a dashboard session lasts
+    its hours, and a delivery sent from the dashboard is relayed and played back in real time.
+    """
+    running.web.start()  # stopped for compute stats; on the same port as before
+    ctx.settings.send.poll_seconds = SendSettings().poll_seconds
+    ctx.settings.web.tick_seconds = WebSettings().tick_seconds
+    _print_how_to_browse(console, running, logins, workdir)
+    with _stop_on_signals() as stop, readers.browser() as browser:
+        last = time.monotonic()
+        while not stop.wait(SERVE_TICK):
+            now = time.monotonic()
+            clock.advance(dt.timedelta(seconds=now - last))
+            last = now
+            _play_due(running, clock, browser)
+    console.print("stopped; the data stays in " + str(workdir), highlight=False)
+
+
+def _print_how_to_browse(
+    console: Console, running: _Running, logins: dict[str, Login], workdir: Path
+) -> None:
+    base = running.web.base_url
+    database = workdir / "mailcast.db"
+    console.rule("mailcast keeps running")
+    lines = [f"dashboard  {base}/dashboard/"]
+    width = max(len(name) for name in logins)
+    lines += [
+        f"  log in as {name:<{width}}  password {login.password}  ({login.role})"
+        for name, login in logins.items()
+    ]
+    lines += [
+        f"API        {base}/api, described at {base}/docs (the dashboard's session, or a token)",
+        f"also       tracking on {base}/t/, the sandbox MTA on 127.0.0.1:{running.mta.port}, "
+        f"the bounce receiver on 127.0.0.1:{running.receiver.port}, a send worker, the scheduler",
+        f"database   {database}, kept after the demo: "
+        f"MAILCAST_DATABASE_URL=sqlite:///{database} mailcast deliveries list",
+        "Time now passes at its normal pace. Ctrl-C stops (mailcast demo --exit ends before this).",
+    ]
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event that SIGINT and SIGTERM set, instead of ending the process, while held."""
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        console.print("stopped")
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,8 +1,11 @@
-"""The demo's sample: two users, an audience with its flaws, a newsletter prepared and confirmed."""
+"""The demo's sample: a user per role, an audience with its flaws, a newsletter to send."""
 
 from __future__ import annotations
 
 import csv
+import secrets
+import string
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -55,11 +58,31 @@ Unsubscribe: mailto:unsubscribe@example.com?subject=unsubscribe
 """
 
 
-def users(ctx: Context, console: Console) -> tuple[User, User]:
-    marie = add_user(ctx.db, "marie", [Role.PREPARE], None, ctx.clock)
-    sam = add_user(ctx.db, "sam", [Role.START], None, ctx.clock)
-    console.print("users: marie (prepare_deliveries), sam (start_deliveries)")
-    return marie, sam
+# The demo's users, one per role: marie and sam act in the story, all of them can log in.
+CAST = (("marie", Role.PREPARE), ("sam", Role.START), ("avery", Role.APPROVE), ("ada", Role.ADMIN))
+PASSWORD_LETTERS = string.ascii_letters + string.digits  # nothing a shell or a form mangles
+
+
+@dataclass(frozen=True)
+class Login:
+    """A demo user and the dashboard password made for this run."""
+
+    user: User
+    password: str
+
+    @property
+    def role(self) -> Role:
+        return next(iter(self.user.roles))
+
+
+def users(ctx: Context, console: Console) -> dict[str, Login]:
+    """A user per role, each with a password of this run (the dashboard is on loopback)."""
+    logins = {}
+    for name, role in CAST:
+        password = "".join(secrets.choice(PASSWORD_LETTERS) for _ in range(12))
+        logins[name] = Login(add_user(ctx.db, name, [role], password, ctx.clock), password)
+    console.print("users: " + ", ".join(f"{name} ({role})" for name, role in CAST))
+    return logins
 
 
 def audience(ctx: Context, console: Console, workdir: Path, size: int) -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
+from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool
 
@@ -41,6 +46,16 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers lock at BEGIN, so two writers never deadlock upgrading a read lock.
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class Schema(StrEnum):
+    """Where a database stands against this version's migrations."""
+
+    CURRENT = "current"
+    EMPTY = "empty"  # no table at all (or no SQLite file yet): a new database
+    FOREIGN = "foreign"  # tables, but no mailcast migration recorded
+    BEHIND = "behind"  # an older migration: `mailcast db upgrade` brings it up to date
+    AHEAD = "ahead"  # a migration this version does not know: a newer mailcast made it
 
 
 class Database:
@@ -84,6 +99,26 @@ class Database:
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(alembic_config(self.url), revision)
 
+    def schema(self) -> Schema:
+        """Where the schema stands; raises SQLAlchemyError when the database cannot be read."""
+        if self._sqlite_file_missing():
+            return Schema.EMPTY  # connecting would create the file: leave that to the upgrade
+        with self.read() as conn:
+            revision = MigrationContext.configure(conn).get_current_revision()
+            if revision is None:
+                return Schema.FOREIGN if inspect(conn).get_table_names() else Schema.EMPTY
+        migrations = _migrations()
+        if revision == migrations.get_current_head():
+            return Schema.CURRENT
+        known = {script.revision for script in migrations.walk_revisions()}
+        return Schema.BEHIND if revision in known else Schema.AHEAD
+
+    def _sqlite_file_missing(self) -> bool:
+        path = self.engine.url.database
+        if not self.is_sqlite or not path or path == ":memory:" or path.startswith("file:"):
+            return False  # a server, or SQLite in memory or by URI: nothing to look for
+        return not Path(path).exists()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -93,6 +128,11 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(resources.files("mailcast.store") / "migrations"))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     return config
+
+
+@cache
+def _migrations() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
 
 
 def migration_engine(url: str) -> Engine:

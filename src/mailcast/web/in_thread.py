@@ -21,27 +21,34 @@ class WebServer:
 
     The app's lifespan runs: its tracking recorder writes hits in batches, and stopping the
     server flushes every hit it answered, so the counters have them once `stop()` returns.
+    Started again, it listens on the same port: the tracking URLs already sent name it.
     """
 
     def __init__(self, ctx: Context) -> None:
+        self._app = create_app(ctx)
+        self.port = 0
+        self._server = self._new_server()
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    def _new_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
-            create_app(ctx),
+            self._app,
             host="127.0.0.1",
-            port=0,
+            port=self.port,
             lifespan="on",
             log_config=None,
             access_log=False,
         )
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
-        self._failure: BaseException | None = None
-        self.port = 0
+        return uvicorn.Server(config)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
+        if self._server.should_exit:  # a server runs once: a new one, on the port it had
+            self._server = self._new_server()
         self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT

@@ -1,7 +1,9 @@
 """One process that runs everything: the HTTP app, the bounce receiver, a send worker, the tick.
 
 Each part can be left out, so that on PostgreSQL any number of `serve` processes can share
-the work (web only, worker only, ...): they coordinate through the database alone.
+the work (web only, worker only, ...): they coordinate through the database alone. The
+sandbox MTA can run beside them (`serve --sandbox`), on the relay's address, so that a
+delivery reaches an MTA that plays outcomes back as DSNs without a real one.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
 
+from mailcast.config import RelaySettings, Settings
 from mailcast.context import Context
 from mailcast.feedback.receiver import BounceReceiver
+from mailcast.sandbox.mta import SandboxMTA
 from mailcast.schedule import run_due_jobs
 from mailcast.send.engine import SendEngine
 from mailcast.web.app import create_app
@@ -30,6 +34,7 @@ class Parts:
     bounces: bool = True
     worker: bool = True
     scheduler: bool = True
+    sandbox: bool = False
 
 
 class _Uvicorn(uvicorn.Server):
@@ -51,6 +56,7 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: _Uvicorn | None = None
         self._receiver: BounceReceiver | None = None
+        self._sandboxes: list[SandboxMTA] = []
 
     def stop(self) -> None:
         """Ask the service to stop; safe from any thread and before it has started."""
@@ -69,6 +75,7 @@ class Service:
         tasks: list[asyncio.Task[None]] = []
         try:
             await self._start_receiver()
+            await self._start_sandboxes()
             tasks += await self._start_http()
             tasks += self._start_background()
             log.info(
@@ -86,6 +93,37 @@ class Service:
         self._receiver = BounceReceiver(self.ctx)
         await asyncio.to_thread(self._receiver.start)
         self.bounce_port = self._receiver.port
+
+    async def _start_sandboxes(self) -> None:
+        """A sandbox MTA on each relay's address, playing DSNs back to the bounce receiver."""
+        if not self.parts.sandbox:
+            return
+        for relay in _distinct(self.ctx.settings.named_relays.values()):
+            settings = self._sandbox_settings(relay)
+            mta = SandboxMTA.playing(settings, self.ctx.clock, keep_bodies=False)
+            try:
+                await asyncio.to_thread(mta.start)
+            except OSError as exc:
+                raise RuntimeError(
+                    f"the sandbox MTA could not listen on {relay.host}:{relay.port}: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+            self._sandboxes.append(mta)
+            relay.port = mta.port  # port 0 asked for a free one: the worker relays there
+            log.info("sandbox MTA on %s:%s, DSNs to %s", mta.host, mta.port, self._dsns_to(mta))
+
+    def _sandbox_settings(self, relay: RelaySettings) -> Settings:
+        settings = self.ctx.settings
+        sandbox = settings.sandbox.model_copy(update={"host": relay.host, "port": relay.port})
+        if self._receiver is not None and sandbox.dsn_port is None:
+            # DSNs go to this process's receiver, wherever it listens (port 0: a free one).
+            sandbox.dsn_host, sandbox.dsn_port = self._receiver.host, self._receiver.port
+        return settings.model_copy(update={"sandbox": sandbox})
+
+    @staticmethod
+    def _dsns_to(mta: SandboxMTA) -> str:
+        player = mta.player
+        return f"{player.dsn_host}:{player.dsn_port}" if player is not None else "nowhere"
 
     async def _start_http(self) -> list[asyncio.Task[None]]:
         if not self.parts.web:
@@ -156,5 +194,18 @@ class Service:
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 log.error("a part of mailcast serve failed while stopping: %r", result)
+        # The worker has stopped relaying to the sandboxes; they stop before the receiver
+        # they send DSNs to.
+        for mta in self._sandboxes:
+            await asyncio.to_thread(mta.stop)
         if self._receiver is not None:
             await asyncio.to_thread(self._receiver.stop)
+
+
+def _distinct(relays: Iterable[RelaySettings]) -> list[RelaySettings]:
+    """One relay per address: two names for one MTA get one sandbox."""
+    by_address: dict[tuple[str, int], RelaySettings] = {}
+    for relay in relays:
+        # Port 0 asks for a free port: each such relay gets a sandbox of its own.
+        by_address.setdefault((relay.host, relay.port or id(relay)), relay)
+    return list(by_address.values())
