@@ -26,6 +26,8 @@ SIMPLE = [
     "{{ unsubscribe_url }}{{ unsubscribe_url }} {{ _mc_link(1) }} {{ _mc_link(2) }}",
     "no output at all, a trailing newline\n",
     "",
+    "{{ first_name }}",
+    "{{ _mc_pixel }}{{ first_name }}x{{ _mc_pixel }}{{ _mc_link(1) }}{{ first_name }}",
 ]
 
 

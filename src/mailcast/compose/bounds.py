@@ -33,17 +33,18 @@ def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """The filter, its cost checked; it takes the context, so it is never run at compile time."""
     lead = getattr(getattr(func, "jinja_pass_arg", None), "name", None)
     size = FILTER_SIZES.get(name)
+    what = f"the '{name}' filter"
 
     @pass_context
     def guarded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
         budget = budget_of(context)
         budget.check_time()
         if size is not None:
-            budget.check_length(size(value, *args, **kwargs), f"the '{name}' filter")
+            budget.check_length(size(value, *args, **kwargs), what)
         if name == "format" and isinstance(value, str):
             check_printf_widths(budget, value)
         result = func(*_leading(lead, context), value, *args, **kwargs)
-        return budget.checked(result, f"the '{name}' filter")
+        return budget.checked(result, what)
 
     return guarded
 

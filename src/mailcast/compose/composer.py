@@ -203,4 +203,5 @@ _SIZE_DATE = dt.datetime(2000, 1, 10, tzinfo=dt.UTC)
 
 
 def _to_name(recipient: Recipient) -> str:
-    return " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
+    first, last = recipient.first_name, recipient.last_name
+    return f"{first} {last}" if first and last else first or last or ""

@@ -6,24 +6,35 @@ Anything else (filters, tags, attributes, a name the context lacks) renders thro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, TemplateError, nodes
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from mailcast.compose.budget import Budget, LimitExceeded
 
 _LINK_CALL = "_mc_link"  # tracking/links.py: the tracked URL of the n-th link
 
-# Literal text, or the context name to output and, for the link call, its argument.
-_Piece = str | tuple[str, int | None]
+# The context name an output writes and, for the link call, its argument.
+_Output = tuple[str, int | None]
 
 
 @dataclass(frozen=True)
 class Slots:
-    pieces: tuple[_Piece, ...]
+    """The template's literal texts and distinct outputs, and the order they are written in.
+
+    An output written many times (`{{ first_name }}` in every paragraph) is looked up, called
+    and escaped once a render, and the pieces are picked and joined in C: `pick` takes them in
+    the template's order from the literals followed by the outputs' texts.
+    """
+
+    literals: tuple[str, ...]
+    outputs: tuple[_Output, ...]  # each distinct output once
+    counts: tuple[int, ...]  # how many times each output is written
+    pick: Callable[[tuple[str, ...]], Sequence[str]]  # the pieces in order, from them all
     to_text: Callable[[Any], str]  # escape for HTML, str for text: as Jinja's autoescape does
 
     @classmethod
@@ -33,7 +44,7 @@ class Slots:
             tree = env.parse(source)
         except TemplateError:
             return None
-        pieces: list[_Piece] = []
+        pieces: list[str | _Output] = []
         for node in tree.body:
             if not isinstance(node, nodes.Output):
                 return None
@@ -42,34 +53,47 @@ class Slots:
                 if piece is None:
                     return None
                 pieces.append(piece)
-        return cls(tuple(pieces), escape if env.autoescape else str)
+        return cls.of_pieces(pieces, escape if env.autoescape else str)
+
+    @classmethod
+    def of_pieces(cls, pieces: list[str | _Output], to_text: Callable[[Any], str]) -> Slots:
+        """From the template's pieces in order: literal texts and outputs."""
+        literals = [p for p in pieces if isinstance(p, str)]
+        outputs = list(dict.fromkeys(p for p in pieces if not isinstance(p, str)))
+        output_at = {output: len(literals) + n for n, output in enumerate(outputs)}
+        literal_at = iter(range(len(literals)))
+        order = [next(literal_at) if isinstance(p, str) else output_at[p] for p in pieces]
+        counts = tuple(pieces.count(output) for output in outputs)
+        return cls(tuple(literals), tuple(outputs), counts, _picker(order), to_text)
 
     def render(self, context: dict[str, Any], budget: Budget) -> str | None:
         """The output, counted in the budget as Jinja's render is; None: render with Jinja."""
-        out = []
-        written: dict[_Piece, tuple[str, int]] = {}  # a name output often is written once
-        for piece in self.pieces:
-            if isinstance(piece, str):
-                out.append(piece)
-                continue
-            if piece not in written:
-                name, argument = piece
-                if name not in context:
-                    return None  # Jinja names what is missing
-                value = context[name] if argument is None else context[name](argument)
-                emitted = len(value) if isinstance(value, str) else 0
-                written[piece] = (self.to_text(value), emitted)
-            text, emitted = written[piece]
-            budget.emitted += emitted
-            out.append(text)
+        texts: list[str] = []
+        emitted = 0
+        for (name, argument), count in zip(self.outputs, self.counts, strict=True):
+            if name not in context:
+                return None  # Jinja names what is missing
+            value = context[name] if argument is None else context[name](argument)
+            if isinstance(value, str):
+                emitted += len(value) * count
+            # Markup is its own text either way (escape would only copy it): the tracked links.
+            texts.append(value if type(value) is Markup else self.to_text(value))
+        budget.emitted += emitted
         if budget.emitted > budget.limits.max_output_chars:
             raise LimitExceeded("templates.max_output_chars", "the template outputs too much")
-        rendered = "".join(out)
+        rendered = "".join(self.pick((*self.literals, *texts)))
         budget.add_output(len(rendered))
         return rendered
 
 
-def _piece(node: nodes.Node) -> _Piece | None:
+def _picker(order: list[int]) -> Callable[[tuple[str, ...]], Sequence[str]]:
+    # itemgetter takes every piece in one call, in C; with one index it gives the piece alone.
+    if len(order) < 2:
+        return lambda pieces: [pieces[n] for n in order]
+    return operator.itemgetter(*order)
+
+
+def _piece(node: nodes.Node) -> str | _Output | None:
     if isinstance(node, nodes.TemplateData):
         return str(node.data)
     if isinstance(node, nodes.Name) and node.ctx == "load":

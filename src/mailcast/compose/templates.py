@@ -124,9 +124,16 @@ def _render(part: _Part, context: dict[str, Any], budget: Budget) -> str:
 def _generate(template: Template, context: dict[str, Any], budget: Budget) -> str:
     """The output piece by piece, its length and the time counted between pieces."""
     pieces = []
+    # The length is counted here, not by a call for each piece (Budget.add_output does the
+    # same): a template with filters writes dozens of pieces.
+    output, most = budget.output, budget.limits.max_output_chars
     for piece in template.generate(context):
-        budget.add_output(len(piece))
+        output += len(piece)
+        if output > most:
+            raise LimitExceeded("templates.max_output_chars", "the rendered output is too long")
+        budget.check_time()
         pieces.append(piece)
+    budget.output = output
     return "".join(pieces)
 
 

@@ -30,8 +30,11 @@ def _base36(number: int) -> str:
             return digits
 
 
-def _signature(secret: bytes, purpose: str, message_id: int, length: int = 12) -> str:
-    mac = hmac.new(secret, f"{purpose}:{message_id}".encode(), hashlib.sha256)
+def _signature(keyed: hmac.HMAC, purpose: str, message_id: int, length: int = 12) -> str:
+    # A copy of the keyed HMAC: keying one for each signature was a third of its cost, and
+    # each message is signed twice.
+    mac = keyed.copy()
+    mac.update(f"{purpose}:{message_id}".encode())
     return mac.hexdigest()[:length]
 
 
@@ -39,18 +42,18 @@ class EnvelopeSigner:
     """Makes and checks the per-message return path and Message-ID."""
 
     def __init__(self, secret: str, bounce_domain: str, message_id_domain: str) -> None:
-        self._secret = secret.encode()
+        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
         self.bounce_domain = bounce_domain.lower()
         self.message_id_domain = message_id_domain
         self.prefix = "b"
 
     def return_path(self, message_id: int) -> str:
-        signature = _signature(self._secret, "verp", message_id)
+        signature = _signature(self._keyed, "verp", message_id)
         return f"{self.prefix}-{_base36(message_id)}-{signature}@{self.bounce_domain}"
 
     def message_id_for(self, delivery_id: int, message_id: int) -> str:
         # Stable across retries and re-sends, so a receiver sees one Message-ID per message.
-        signature = _signature(self._secret, "mid", message_id)
+        signature = _signature(self._keyed, "mid", message_id)
         return f"<{delivery_id}.{message_id}.{signature}@{self.message_id_domain}>"
 
     def message_from_return_path(self, address: str) -> int | None:
@@ -59,7 +62,7 @@ class EnvelopeSigner:
         if not match or match["prefix"] != self.prefix or match["domain"] != self.bounce_domain:
             return None
         message_id = int(match["id"], 36)
-        expected = _signature(self._secret, "verp", message_id)
+        expected = _signature(self._keyed, "verp", message_id)
         return message_id if hmac.compare_digest(expected, match["sig"]) else None
 
     def unsubscribe_address(self, message_id: int) -> str | None:
@@ -71,7 +74,7 @@ class EnvelopeSigner:
         domain = self.bounce_domain
         if not domain or domain == "localhost" or domain.endswith(".localhost"):
             return None
-        signature = _signature(self._secret, "unsubscribe", message_id, 24)
+        signature = _signature(self._keyed, "unsubscribe", message_id, 24)
         return f"unsubscribe+{_base36(message_id)}-{signature}@{domain}"
 
     def is_unsubscribe_address(self, address: str) -> bool:
@@ -85,7 +88,7 @@ class EnvelopeSigner:
         if not match or match["domain"] != self.bounce_domain:
             return None
         message_id = int(match["id"], 36)
-        expected = _signature(self._secret, "unsubscribe", message_id, 24)
+        expected = _signature(self._keyed, "unsubscribe", message_id, 24)
         return message_id if hmac.compare_digest(expected, match["sig"]) else None
 
     def message_from_message_id(self, value: str) -> int | None:
@@ -94,5 +97,5 @@ class EnvelopeSigner:
         if not match or match["domain"].lower() != self.message_id_domain.lower():
             return None
         message_id = int(match["id"])
-        expected = _signature(self._secret, "mid", message_id)
+        expected = _signature(self._keyed, "mid", message_id)
         return message_id if hmac.compare_digest(expected, match["sig"]) else None
