@@ -24,5 +24,5 @@ def people_with_a_past(ctx: Context, scenario: Scenario) -> None:
     messages = sent(ctx, delivery_id)
     feedback = f"feedback@{ctx.settings.bounce_domain}"
     with BounceReceiver(ctx, port=0) as receiver:
-        hand_over(receiver.port, arf(messages[ANGRY], to=feedback), [feedback])
+        hand_over(receiver, arf(messages[ANGRY], to=feedback), [feedback])
     unsubscribe(ctx, messages[GONE].id, ctx.clock.now(), "one-click")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -15,6 +16,8 @@ import aiosmtplib
 from sqlalchemy import select
 
 from mailcast.context import Context
+from mailcast.feedback import inbound
+from mailcast.feedback.receiver import BounceReceiver
 from mailcast.store.tables import messages
 
 _serial = itertools.count(1)
@@ -212,12 +215,29 @@ I am out of the office until Monday with limited access to email.
     return _crlf(text)
 
 
-def hand_over(port: int, data: bytes, recipients: list[str], sender: str = "") -> str:
-    """Send one message to the receiver on loopback over real SMTP; the 250 reply's text."""
+def hand_over(
+    to: BounceReceiver | int, data: bytes, recipients: list[str], sender: str = ""
+) -> str:
+    """Send one message to the receiver on loopback over real SMTP; the 250 reply's text.
+
+    To a receiver of this process, it returns once the receiver's consumer has applied it.
+    """
+    port = to if isinstance(to, int) else to.port
 
     async def send() -> str:
         async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30) as smtp:
             _, text = await smtp.sendmail(sender, recipients, data)
             return text
 
-    return asyncio.run(send())
+    reply = asyncio.run(send())
+    if not isinstance(to, int):
+        to.wait_applied()
+    return reply
+
+
+def applied(ctx: Context, timeout: float = 30.0) -> None:
+    """Until the receiver's consumer has applied every report kept so far."""
+    deadline = time.monotonic() + timeout
+    while inbound.unread(ctx):
+        assert time.monotonic() < deadline, f"reports still unread after {timeout} s"
+        time.sleep(0.02)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from mailcast.audience.csv_import import add_profile, import_profiles
 from mailcast.audience.target import Target
 from mailcast.clock import ManualClock
-from mailcast.config import Settings
+from mailcast.config import BounceSettings, Settings
 from mailcast.context import Context
 from mailcast.deliveries.service import DeliveryDraft, confirm_send, create_delivery
 from mailcast.domain import Role
@@ -88,7 +88,13 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, secret_key="test-secret")
+    # The report consumer runs on a thread: it reads the tests' manual clock; it applies
+    # each report as it comes, so that a test hands reports over one by one quickly.
+    return Settings(
+        database_url=db_url,
+        secret_key="test-secret",
+        bounces=BounceSettings(consumer_processes=0, gather_seconds=0),
+    )
 
 
 # --- scenario fixtures: users, audience, deliveries, a sandbox MTA ------------------------

@@ -224,8 +224,14 @@ class BounceSettings(BaseModel):
     timeout_seconds: float = Field(default=60.0, gt=0)
     # Accepted besides signed VERP addresses: a local part (at the bounce domain) or an address.
     feedback_addresses: list[str] = ["postmaster", "abuse", "feedback"]
-    # A report left partly applied (its message was on the wire) is tried again after this.
-    retry_after_seconds: float = Field(default=60.0, gt=0)
+    # A report left partly applied (its message was on the wire) is tried again after this:
+    # a worker records its hand-offs a batch at a time, so a fast relay's DSN can overtake it.
+    retry_after_seconds: float = Field(default=5.0, gt=0)
+    # Processes that read and apply what the receiver kept; 0: a thread of the receiver's
+    # process (slower: reading holds its interpreter lock).
+    consumer_processes: int = Field(default=1, ge=0, le=16)
+    # Woken by a kept report, a consumer waits this long for others to apply them together.
+    gather_seconds: float = Field(default=0.2, ge=0, le=5)
 
 
 class TrackingSettings(BaseModel):

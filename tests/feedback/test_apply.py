@@ -61,7 +61,7 @@ class Campaign:
         self.msgs = sent(self.ctx, self.delivery_id)
 
     def report(self, data: bytes, to: str) -> None:
-        hand_over(self.receiver.port, data, [to])
+        hand_over(self.receiver, data, [to])
 
     def bounce(self, address: str, **fields: Any) -> None:
         msg = self.msgs[address]
@@ -335,6 +335,7 @@ def test_a_bounce_about_a_message_on_the_wire_waits_and_is_applied_by_the_schedu
     with ctx.db.write() as conn:  # the worker gives the message back
         message_store.release_claims(conn, "w1", [claimed.id], clock.now())
     assert run_due_jobs(ctx)["reports_retried"] == 0  # not due yet
+    campaign.receiver.stop()  # the scheduler applies it where no consumer runs
     clock.advance(dt.timedelta(seconds=ctx.settings.bounces.retry_after_seconds))
 
     assert run_due_jobs(ctx)["reports_retried"] == 1

@@ -95,7 +95,7 @@ def test_a_real_mtas_bounce_is_matched_by_the_verp_it_was_sent_to(
         .replace(b"userunknown@bouncehammer.jp", b"kim@example.com")
     )
 
-    hand_over(receiver.port, raw, [kim.return_path])
+    hand_over(receiver, raw, [kim.return_path])
 
     assert _last_report(ctx)["outcome"] == ReportOutcome.APPLIED
     assert _status(ctx, kim) is MessageStatus.FAILED
@@ -110,7 +110,7 @@ def test_without_a_verp_address_the_envid_names_the_message(
     bounce = dsn(kim, to=_postmaster(ctx), with_message_id=False)
     assert b"Original-Envelope-Id: " + kim.envid.encode() in bounce
 
-    hand_over(receiver.port, bounce, [_postmaster(ctx)])
+    hand_over(receiver, bounce, [_postmaster(ctx)])
 
     assert _last_report(ctx)["outcome"] == ReportOutcome.APPLIED
     assert _status(ctx, kim) is MessageStatus.FAILED
@@ -121,7 +121,7 @@ def test_without_verp_or_envid_the_signed_message_id_names_the_message(
 ) -> None:
     lee = msgs["lee@example.com"]
 
-    hand_over(receiver.port, _sendmail_bounce_about(lee), [_postmaster(ctx)])
+    hand_over(receiver, _sendmail_bounce_about(lee), [_postmaster(ctx)])
 
     assert _last_report(ctx)["outcome"] == ReportOutcome.APPLIED
     assert _status(ctx, lee) is MessageStatus.FAILED
@@ -140,7 +140,7 @@ def test_forged_keys_match_nothing_and_the_bounce_is_kept_as_unmatched(
     )
     events_before = _event_count(ctx)
 
-    hand_over(receiver.port, dsn(forged, to=_postmaster(ctx)), [_postmaster(ctx)])
+    hand_over(receiver, dsn(forged, to=_postmaster(ctx)), [_postmaster(ctx)])
 
     report = _last_report(ctx)
     assert (report["outcome"], report["unmatched"], report["applied"]) == (
@@ -160,7 +160,7 @@ def test_a_report_about_another_recipient_is_not_applied(
     # Every key names kim's message, but the report is about lee.
     bounce = dsn(kim, recipient=lee.address)
 
-    hand_over(receiver.port, bounce, [kim.return_path])
+    hand_over(receiver, bounce, [kim.return_path])
 
     assert _last_report(ctx)["outcome"] == ReportOutcome.UNMATCHED
     assert _status(ctx, kim) is MessageStatus.PENDING
@@ -184,6 +184,7 @@ def _target(message_id: int, address: str) -> Target:
         mode=FeedbackMode.EFS,
         delivery_state=DeliveryState.SENT,
         validity_ends_at=dt.datetime(2026, 1, 9, tzinfo=dt.UTC),
+        relayed=True,
     )
 
 
@@ -214,7 +215,7 @@ def test_the_hard_failure_found_is_the_classifiers(
     ctx: Context, msgs: dict[str, Sent], receiver: BounceReceiver
 ) -> None:
     lee = msgs["lee@example.com"]
-    hand_over(receiver.port, _sendmail_bounce_about(lee), [lee.return_path])
+    hand_over(receiver, _sendmail_bounce_about(lee), [lee.return_path])
     line = _line(ctx, lee)
     assert (line["failure_type"], line["failure_reason"]) == (
         FailureType.HARD,

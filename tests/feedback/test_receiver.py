@@ -117,7 +117,7 @@ def test_a_bounce_is_kept_as_it_came_before_the_reply_and_then_applied(
     gone = msgs["gone@example.net"]
     bounce = dsn(gone, status="5.1.1")
 
-    reply = hand_over(receiver.port, bounce, [gone.return_path])
+    reply = hand_over(receiver, bounce, [gone.return_path])
 
     [report] = _reports(ctx)
     assert f"kept as report {report['id']}" in reply
@@ -154,8 +154,8 @@ def test_the_same_bounce_twice_is_kept_twice_and_applied_once(
     # The second copy took another route: a trace header more, the same report.
     again = b"Received: from mx2.relay.example by mx.relay.example; Mon, 5 Jan 2026\r\n" + bounce
 
-    hand_over(receiver.port, bounce, [gone.return_path])
-    hand_over(receiver.port, again, [gone.return_path])
+    hand_over(receiver, bounce, [gone.return_path])
+    hand_over(receiver, again, [gone.return_path])
 
     outcomes = [(r["outcome"], r["applied"], r["duplicates"]) for r in _reports(ctx)]
     assert outcomes == [(ReportOutcome.APPLIED, 1, 0), (ReportOutcome.DUPLICATE, 0, 1)]
@@ -178,7 +178,7 @@ def test_what_cannot_be_read_is_kept_counted_and_listed(
         b"Subject: Where do I unsubscribe?\r\n\r\nPlease take me off your list.\r\n"
     )
 
-    hand_over(receiver.port, note, [postmaster], sender="someone@example.org")
+    hand_over(receiver, note, [postmaster], sender="someone@example.org")
 
     [report] = _reports(ctx)
     assert (report["outcome"], report["kind"]) == (ReportOutcome.UNPARSED, "not_bounce")
@@ -212,10 +212,10 @@ def test_a_message_over_the_size_limit_is_refused_and_not_kept(ctx: Context) -> 
     big = big * 100
     with BounceReceiver(ctx, port=0) as receiver:
         with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
-            hand_over(receiver.port, big, [f"postmaster@{ctx.settings.bounce_domain}"])
+            hand_over(receiver, big, [f"postmaster@{ctx.settings.bounce_domain}"])
         assert refused.value.code == 552
         small = b"Subject: small\r\n\r\nhello\r\n"
-        hand_over(receiver.port, small, [f"postmaster@{ctx.settings.bounce_domain}"])
+        hand_over(receiver, small, [f"postmaster@{ctx.settings.bounce_domain}"])
     assert [bytes(r["raw"]) for r in _reports(ctx)] == [small]
 
 

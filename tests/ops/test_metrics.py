@@ -93,11 +93,9 @@ def test_relayed_and_bounces_follow_a_real_send_its_bounces_and_a_retry(
 
     # The MTA bounces b@ later, and a@'s out-of-office reply comes back: both over SMTP.
     messages = sent(ctx, legacy)
+    hand_over(receiver, dsn(messages["b@example.com"]), [messages["b@example.com"].return_path])
     hand_over(
-        receiver.port, dsn(messages["b@example.com"]), [messages["b@example.com"].return_path]
-    )
-    hand_over(
-        receiver.port, vacation(messages["a@example.com"]), [messages["a@example.com"].return_path]
+        receiver, vacation(messages["a@example.com"]), [messages["a@example.com"].return_path]
     )
 
     after_bounce = scrape(client)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bounce_mail import applied
 from conftest import Scenario
 from mailcast.clock import ManualClock
 from mailcast.config import SandboxSettings
@@ -47,7 +48,9 @@ def _at(ctx: Context, clock: ManualClock, mta: SandboxMTA, minutes: int) -> list
     """Move the clock to `minutes` after the hand-off; send what is due, play the due DSNs."""
     clock.set(START + dt.timedelta(minutes=minutes))
     send_until_idle(ctx)
-    return [sent.notice for sent in mta.play_due()]
+    played = [sent.notice for sent in mta.play_due()]
+    applied(ctx)
+    return played
 
 
 START = ManualClock().now()

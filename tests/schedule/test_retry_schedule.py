@@ -71,10 +71,10 @@ def _kinds(ctx: Context, message_id: int) -> list[str]:
         return [str(k) for k in conn.execute(query).scalars()]
 
 
-def _mailbox_full(ctx: Context, port: int, delivery_id: int) -> None:
+def _mailbox_full(ctx: Context, receiver: BounceReceiver, delivery_id: int) -> None:
     msg = sent(ctx, delivery_id)[BOX]
     bounce = dsn(msg, status="4.2.2", diagnostic="552 4.2.2 Mailbox full: quota exceeded")
-    hand_over(port, bounce, [msg.return_path])
+    hand_over(receiver, bounce, [msg.return_path])
 
 
 @pytest.mark.parametrize("mode", [FeedbackMode.LEGACY, FeedbackMode.EFS], ids=["legacy", "efs"])
@@ -94,8 +94,8 @@ def test_soft_failures_are_retried_on_the_acs_schedule_until_the_validity_ends(
     if mode is FeedbackMode.EFS:
         assert _rates(ctx, delivery_id) == (0.0, 33.33)  # relayed: pending; 452: failed
         ok = msgs[OK]
-        hand_over(receiver.port, dsn(ok, action="relayed", status="2.0.0"), [ok.return_path])
-    _mailbox_full(ctx, receiver.port, delivery_id)
+        hand_over(receiver, dsn(ok, action="relayed", status="2.0.0"), [ok.return_path])
+    _mailbox_full(ctx, receiver, delivery_id)
     during, after = RATES[mode]
     assert _rates(ctx, delivery_id) == during
 
@@ -108,7 +108,7 @@ def test_soft_failures_are_retried_on_the_acs_schedule_until_the_validity_ends(
         hand_offs.append(clock.now())
         assert mta.recipients_counter()[BOX] == 1 + len(hand_offs)
         assert _rates(ctx, delivery_id) == during
-        _mailbox_full(ctx, receiver.port, delivery_id)
+        _mailbox_full(ctx, receiver, delivery_id)
         assert _rates(ctx, delivery_id) == during
 
     assert [(t - start) / HOUR for t in hand_offs] == EXPECTED_RETRIES

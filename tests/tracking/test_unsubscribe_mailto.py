@@ -52,20 +52,21 @@ def _reports(ctx: Context) -> list[dict[str, object]]:
         return [dict(row) for row in inbound_store.list_reports(conn)]
 
 
-def _request(port: int, to: str) -> str:
+def _request(receiver: BounceReceiver, to: str) -> str:
     """An unsubscribe email as a mail client sends one; the receiver's reply."""
     message = EmailMessage()
     message["From"] = A
     message["To"] = to
     message["Subject"] = "unsubscribe"
     message.set_content("This is an automatically generated unsubscribe request.")
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
         client.ehlo("mail.example.com")
         client.mail(A)
         code, _ = client.rcpt(to)
         assert code == 250
         code, reply = client.data(message.as_bytes())
     assert code == 250
+    receiver.wait_applied()
     return reply.decode()
 
 
@@ -83,7 +84,7 @@ def test_an_email_to_the_mailto_unsubscribes_like_the_one_click(
     mailto = _mailtos(mta)[A]
     assert mailto.endswith(f"@{DOMAIN}") and len(mailto.split("@")[0]) <= 64
 
-    _request(receiver.port, mailto)
+    _request(receiver, mailto)
 
     assert not sent.subscribed(A) and sent.subscribed(B)
     assert sent.message(A)["unsubscribed_at"] is not None
@@ -96,7 +97,7 @@ def test_an_email_to_the_mailto_unsubscribes_like_the_one_click(
         1,
     )
 
-    _request(receiver.port, mailto.upper())  # a second request, its case changed on the way
+    _request(receiver, mailto.upper())  # a second request, its case changed on the way
     assert sent.counters()["unsubscribed"] == 1 and len(_unsubscribed(sent)) == 1
     assert _reports(ctx)[0]["outcome"] == ReportOutcome.DUPLICATE
 
@@ -111,7 +112,7 @@ def test_a_forged_mailto_changes_nothing_and_is_kept_as_unmatched(
     swapped = f"unsubscribe+{_base36(sent.ids[B])}-{signature}@{domain}"
 
     for address in (forged, swapped):
-        _request(receiver.port, address)
+        _request(receiver, address)
 
     assert sent.subscribed(A) and sent.subscribed(B)
     assert _unsubscribed(sent) == [] and sent.counters()["unsubscribed"] == 0

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from mailcast.cli._shared import Token, acting_user, context, err, out, service_errors
+from mailcast.context import Context
 from mailcast.domain import ReportOutcome
 from mailcast.feedback import inbound
 from mailcast.feedback.receiver import BounceReceiver
@@ -26,20 +27,34 @@ def bounces(
     command: typer.Context,
     host: Annotated[str | None, typer.Option(help="Listen here (default: bounces.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: bounces.port).")] = None,
+    consumers: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=16, help="Processes applying reports (default: bounces.consumer_processes)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the bounce receiver until Ctrl-C: it keeps, reads and applies bounces."""
+    """Run the bounce receiver until Ctrl-C: it keeps bounces, its consumers apply them."""
     if command.invoked_subcommand is not None:
         return
     ctx = context()
+    if consumers is not None:
+        ctx.settings.bounces.consumer_processes = consumers
     receiver = BounceReceiver(ctx, host, port)
     with receiver:
         out.print(
             f"bounce receiver listening on {receiver.host}:{receiver.port} "
-            f"for *@{ctx.settings.bounce_domain} (Ctrl-C stops)"
+            f"for *@{ctx.settings.bounce_domain}; reports applied by {_consumers(ctx)} "
+            "(Ctrl-C stops)"
         )
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     out.print(f"bounce receiver stopped; {receiver.stored:,} messages kept")
+
+
+def _consumers(ctx: Context) -> str:
+    count = ctx.settings.bounces.consumer_processes
+    return f"{count} process{'es' if count > 1 else ''}" if count else "a thread"
 
 
 @bounces_app.command("unparsed")

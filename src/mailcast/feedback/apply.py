@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from mailcast.context import Context
-from mailcast.domain import AddressNote, MessageStatus, SendState
+from mailcast.domain import AddressNote, DeliveryState, MessageStatus, SendState
 from mailcast.feedback import correlate, quarantine
 from mailcast.feedback.effects import Effect, Line, observe
 from mailcast.feedback.observation import Observation
 from mailcast.store import feedback as store
+from mailcast.store.feedback import Target
 
 log = logging.getLogger(__name__)
 
 _ATTEMPTS = 3  # two appliers racing on one source key: the loser reads it as a duplicate
+
+
+Tally = Literal["applied", "duplicates", "unmatched", "deferred"]
 
 
 @dataclass
@@ -36,25 +42,39 @@ class ApplyResult:
     # The message was on the wire (a retry in flight): apply the same observation again later.
     deferred: int = 0
     message_ids: list[int] = field(default_factory=list)  # the messages applied to
+    each: list[tuple[Observation, Tally]] = field(default_factory=list)  # in the batch's order
 
-    def __add__(self, other: ApplyResult) -> ApplyResult:
-        return ApplyResult(
-            self.applied + other.applied,
-            self.duplicates + other.duplicates,
-            self.unmatched + other.unmatched,
-            self.deferred + other.deferred,
-            self.message_ids + other.message_ids,
-        )
+    def count(self, tally: Tally, obs: Observation) -> None:
+        setattr(self, tally, getattr(self, tally) + 1)
+        self.each.append((obs, tally))
+
+    def share(self, observations: list[Observation]) -> ApplyResult:
+        """The tallies of some of the batch's observations (one request's, one report's)."""
+        wanted = {id(obs) for obs in observations}
+        part = ApplyResult()
+        for obs, tally in self.each:
+            if id(obs) in wanted:
+                part.count(tally, obs)
+        return part
 
 
-def apply_observations(ctx: Context, observations: list[Observation]) -> ApplyResult:
+# Run in the batch's transaction after it is applied: what the caller records with it.
+Then = Callable[[Connection, ApplyResult], None]
+
+
+def apply_observations(
+    ctx: Context, observations: list[Observation], then: Then | None = None
+) -> ApplyResult:
     """Apply a batch; the same observation (source key) applied twice changes nothing."""
-    if not observations:
+    if not observations and then is None:
         return ApplyResult()
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with ctx.db.write() as conn:
-                return _apply(ctx, conn, observations)
+                result = _apply(ctx, conn, observations) if observations else ApplyResult()
+                if then is not None:
+                    then(conn, result)
+                return result
         except IntegrityError:
             if attempt == _ATTEMPTS:
                 raise
@@ -78,16 +98,30 @@ def _apply(ctx: Context, conn: Connection, observations: list[Observation]) -> A
     for obs, ids in zip(fresh, candidates, strict=True):
         target = correlate.pick(obs.ref, ids, found)
         if target is None:
-            batch.result.unmatched += 1
-        elif target.send_state is SendState.IN_FLIGHT:
-            batch.result.deferred += 1  # its worker will record the hand-off over our change
+            batch.result.count("unmatched", obs)
+        elif target.send_state is SendState.IN_FLIGHT or _about_to_be_recorded(target):
+            # Its worker will record the hand-off over our change: apply it after that.
+            batch.result.count("deferred", obs)
         else:
             line = batch.lines.setdefault(target.id, Line.of(target))
             batch.effects.append(observe(line, obs, now))
-            batch.result.applied += 1
+            batch.result.count("applied", obs)
             batch.result.message_ids.append(target.id)
     _write(ctx, conn, batch)
     return batch.result
+
+
+def _about_to_be_recorded(target: Target) -> bool:
+    """Never recorded as relayed, and still to be sent: a fast relay's DSN overtook the worker
+    (or the worker died between the hand-off and its record, and a retry will send it)."""
+    return (
+        not target.relayed
+        and target.status is MessageStatus.QUEUED
+        and target.delivery_state in _MAY_SEND
+    )
+
+
+_MAY_SEND = frozenset({DeliveryState.SENDING, DeliveryState.PAUSED})
 
 
 def _fresh(
@@ -98,7 +132,7 @@ def _fresh(
     fresh: list[Observation] = []
     for obs in observations:
         if obs.source_key in known:
-            result.duplicates += 1
+            result.count("duplicates", obs)
         else:
             known.add(obs.source_key)
             fresh.append(obs)

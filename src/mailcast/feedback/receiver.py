@@ -2,7 +2,9 @@
 
 RCPT is accepted only for signed VERP return paths, the configured feedback addresses and
 List-Unsubscribe's mailto addresses (feedback/inbound.py).
-Each message is committed to the database before the 250 reply, then read and applied.
+Each message is committed to the database before the 250 reply, with the others arriving
+at the same time (group_commit.py); a report consumer (feedback/consumer.py) reads and
+applies it afterwards, in batches.
 It runs on its own thread and event loop: `with BounceReceiver(ctx, port=0) as r: r.port`.
 """
 
@@ -10,25 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
+import time
+from functools import partial
 from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailcast.context import Context
 from mailcast.feedback import inbound
+from mailcast.feedback.consumer import ReportConsumer
+from mailcast.group_commit import GroupCommit
+from mailcast.store.inbound import Arrived
 from mailcast.threaded_server import ThreadedServer
 
 log = logging.getLogger(__name__)
 
 
 class _Handler:
-    """aiosmtpd hooks: the recipient check at RCPT, store-then-apply at DATA."""
+    """aiosmtpd hooks: the recipient check at RCPT, keeping the message at DATA."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, keeper: GroupCommit[Arrived, int]) -> None:
         self.ctx = ctx
-        self.stored = 0
-        self._lock = threading.Lock()
+        self.keeper = keeper
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -40,27 +45,18 @@ class _Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
         received = inbound.Envelope(
             # aiosmtpd gives the null sender of bounces as "<>": kept as the empty address.
             mail_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
             recipients=tuple(envelope.rcpt_tos),
             peer=_peer(session),
         )
+        arrived = inbound.arrived(self.ctx, envelope.original_content or b"", received)
         try:
-            report_id = await asyncio.to_thread(inbound.store_report, self.ctx, raw, received)
+            report_id = await self.keeper.submit(arrived)
         except Exception:
-            log.exception("an inbound message could not be stored")
             # Not kept: the sender must keep it and try again.
             return "451 4.3.0 The message could not be stored; try again later"
-        with self._lock:
-            self.stored += 1
-        # Kept, so the 250 below is safe whatever happens while it is read and applied: what
-        # fails here stays `received` and the scheduler applies it later.
-        try:
-            await asyncio.to_thread(inbound.process_report, self.ctx, report_id)
-        except Exception:
-            log.exception("inbound report %s is kept but was not applied", report_id)
         return f"250 2.0.0 Ok: kept as report {report_id}"
 
 
@@ -103,22 +99,52 @@ class BounceReceiver(ThreadedServer):
 
     thread_name = "bounce receiver"
 
-    def __init__(self, ctx: Context, host: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        consume: bool = True,
+    ) -> None:
         self.settings = ctx.settings.bounces
         super().__init__(host or self.settings.host, self.settings.port if port is None else port)
         self.ctx = ctx
         self.hostname = ctx.settings.bounce_domain
-        self.handler = _Handler(ctx)
+        self.consumer = ReportConsumer(ctx) if consume else None
+        self.stored = 0  # messages kept since start
+        keeper = GroupCommit(partial(inbound.keep_reports, ctx), self._kept)
+        self.handler = _Handler(ctx, keeper)
         self._open: set[_ReceiverSMTP] = set()
 
-    @property
-    def stored(self) -> int:
-        """Messages kept since start."""
-        return self.handler.stored
+    def _kept(self, count: int) -> None:
+        self.stored += count
+        if self.consumer is not None:
+            self.consumer.wake()
 
     def start(self, timeout: float = 10.0) -> Self:
         _ = self.ctx.signer  # reads (or creates) the signing key now, not on the first RCPT
+        if self.consumer is not None:
+            self.consumer.start()
         return super().start(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking messages, then let the consumer finish the batch in hand."""
+        try:
+            super().stop(timeout)
+        finally:
+            if self.consumer is not None:
+                self.consumer.stop()
+
+    def wait_applied(self, timeout: float = 30.0) -> None:
+        """Until every report kept so far has been read and applied (tests, the demo)."""
+        deadline = time.monotonic() + timeout
+        while inbound.unread(self.ctx):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reports still unread after {timeout} s")
+            if self.consumer is not None:
+                self.consumer.wake()
+            time.sleep(0.02)
 
     def _open_transports(self) -> list[asyncio.BaseTransport]:
         return [c.transport for c in list(self._open) if c.transport is not None]

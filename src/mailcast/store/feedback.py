@@ -28,7 +28,7 @@ FEEDBACK_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A sent message as feedback sees it: its log line and what its delivery allows."""
+    """A message as feedback sees it: its log line and what its delivery allows."""
 
     id: int
     delivery_id: int
@@ -45,6 +45,7 @@ class Target:
     mode: FeedbackMode
     delivery_state: DeliveryState
     validity_ends_at: dt.datetime | None
+    relayed: bool  # handed to a relay at least once, as far as the worker has recorded
 
 
 _TARGET_COLUMNS = (
@@ -63,6 +64,7 @@ _TARGET_COLUMNS = (
     deliveries.c.feedback_mode,
     deliveries.c.state,
     deliveries.c.validity_ends_at,
+    messages.c.relayed_at,
 )
 
 
@@ -83,18 +85,19 @@ def _target(row: Any) -> Target:
         mode=FeedbackMode(row.feedback_mode),
         delivery_state=DeliveryState(row.state),
         validity_ends_at=row.validity_ends_at,
+        relayed=row.relayed_at is not None,
     )
 
 
 def targets(conn: Connection, message_ids: Iterable[int]) -> dict[int, Target]:
-    """The named messages that exist, locked for this transaction (sent ones only)."""
+    """The named messages that exist, locked for this transaction."""
     ids = sorted(set(message_ids))
     if not ids:
         return {}
     query = (
         select(*_TARGET_COLUMNS)
         .select_from(messages.join(deliveries, deliveries.c.id == messages.c.delivery_id))
-        .where(messages.c.id.in_(ids), messages.c.relayed_at.is_not(None))
+        .where(messages.c.id.in_(ids))
         .order_by(messages.c.id)
         .with_for_update(of=messages)
     )

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from mailcast.domain import ReportOutcome
 from mailcast.store.tables import inbound_reports
@@ -25,35 +35,42 @@ class Processed:
     unmatched: int = 0
     deferred: int = 0
     error: str | None = None
+    subject: str | None = None  # for listings: what the sender called it
 
 
-def insert_report(
-    conn: Connection,
-    *,
-    raw: bytes,
-    mail_from: str,
-    recipients: list[str],
-    peer: str | None,
-    subject: str | None,
-    received_at: dt.datetime,
-) -> int:
-    """Keep a message as it arrived, before anything reads it."""
-    values = {
-        "received_at": received_at,
-        "mail_from": mail_from[:400],
-        "recipients": recipients,
-        "peer": (peer or "")[:100] or None,
-        "size": len(raw),
-        "raw": raw,
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """A message as the receiver took it, before anything reads it."""
+
+    raw: bytes
+    mail_from: str
+    recipients: list[str]
+    peer: str | None
+    received_at: dt.datetime
+
+
+def insert_reports(conn: Connection, arrived: list[Arrived]) -> list[int]:
+    """Keep messages as they arrived; their report ids, in order."""
+    statement = insert(inbound_reports).returning(
+        inbound_reports.c.id, sort_by_parameter_order=True
+    )
+    return [int(i) for i in conn.execute(statement, [_values(a) for a in arrived]).scalars()]
+
+
+def _values(arrived: Arrived) -> dict[str, Any]:
+    return {
+        "received_at": arrived.received_at,
+        "mail_from": arrived.mail_from[:400],
+        "recipients": arrived.recipients,
+        "peer": (arrived.peer or "")[:100] or None,
+        "size": len(arrived.raw),
+        "raw": arrived.raw,
         "outcome": ReportOutcome.RECEIVED,
-        "subject": subject,
         "applied": 0,
         "duplicates": 0,
         "unmatched": 0,
         "deferred": 0,
     }
-    statement = insert(inbound_reports).values(values).returning(inbound_reports.c.id)
-    return int(conn.execute(statement).scalar_one())
 
 
 def get_report(conn: Connection, report_id: int) -> RowMapping | None:
@@ -61,41 +78,72 @@ def get_report(conn: Connection, report_id: int) -> RowMapping | None:
     return conn.execute(query).mappings().first()
 
 
-def record_processing(
-    conn: Connection, report_id: int, processed: Processed, now: dt.datetime
-) -> None:
-    conn.execute(
-        update(inbound_reports)
-        .where(inbound_reports.c.id == report_id)
-        .values(
-            outcome=processed.outcome,
-            kind=processed.kind,
-            applied=processed.applied,
-            duplicates=processed.duplicates,
-            unmatched=processed.unmatched,
-            deferred=processed.deferred,
-            error=processed.error,
-            processed_at=now,
-        )
-    )
+def claim_reports(
+    conn: Connection,
+    *,
+    now: dt.datetime,
+    until: dt.datetime,
+    retry_before: dt.datetime,
+    limit: int,
+) -> list[RowMapping]:
+    """Reports waiting to be applied, claimed until `until`: oldest first, each by one claimer.
 
-
-def reports_to_retry(conn: Connection, before: dt.datetime, limit: int = 500) -> list[int]:
-    """Reports still waiting to be (fully) applied, last looked at before `before`."""
-    query = (
-        select(inbound_reports.c.id)
+    Waiting: never read, or left partly applied before `retry_before` (a message was on the
+    wire); and claimed by no one, or by a consumer that did not finish in time.
+    """
+    t = inbound_reports.c
+    waiting = (
+        select(t.id)
         .where(
-            inbound_reports.c.outcome == ReportOutcome.RECEIVED,
-            or_(
-                inbound_reports.c.processed_at <= before,
-                (inbound_reports.c.processed_at.is_(None))
-                & (inbound_reports.c.received_at <= before),
-            ),
+            t.outcome == ReportOutcome.RECEIVED,
+            or_(t.processed_at.is_(None), t.processed_at <= retry_before),
+            or_(t.claimed_until.is_(None), t.claimed_until < now),
         )
-        .order_by(inbound_reports.c.id)
+        .order_by(t.id)
         .limit(limit)
+        # PostgreSQL: consumers side by side take different reports; SQLite has one writer.
+        .with_for_update(skip_locked=True)
     )
-    return [int(i) for i in conn.execute(query).scalars()]
+    ids = [int(i) for i in conn.execute(waiting).scalars()]
+    if not ids:
+        return []
+    conn.execute(update(inbound_reports).where(t.id.in_(ids)).values(claimed_until=until))
+    query = select(t.id, t.raw, t.recipients, t.received_at).where(t.id.in_(ids)).order_by(t.id)
+    return list(conn.execute(query).mappings())
+
+
+def record_processing(conn: Connection, processed: dict[int, Processed], now: dt.datetime) -> None:
+    """What became of each report; the claim ends."""
+    if not processed:
+        return
+    # The parameters name the columns they set: one statement for every report.
+    statement = update(inbound_reports).where(inbound_reports.c.id == bindparam("report_id"))
+    conn.execute(statement, [_row(report_id, p, now) for report_id, p in processed.items()])
+
+
+def _row(report_id: int, processed: Processed, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "report_id": report_id,
+        "processed_at": now,
+        "claimed_until": None,
+        "outcome": processed.outcome,
+        "kind": processed.kind,
+        "applied": processed.applied,
+        "duplicates": processed.duplicates,
+        "unmatched": processed.unmatched,
+        "deferred": processed.deferred,
+        "error": processed.error,
+        "subject": processed.subject,
+    }
+
+
+def unread_count(conn: Connection) -> int:
+    """Reports kept and never read yet."""
+    t = inbound_reports.c
+    query = select(func.count()).where(
+        t.outcome == ReportOutcome.RECEIVED, t.processed_at.is_(None)
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def list_reports(

@@ -377,6 +377,8 @@ inbound_reports = Table(
     Column("unmatched", Integer, nullable=False, default=0),
     Column("deferred", Integer, nullable=False, default=0),
     Column("error", Text),
+    # Until then the consumer that claimed it is applying it; past it, another one may.
+    Column("claimed_until", UTCDateTime),
     Index("ix_inbound_reports_outcome_received", "outcome", "received_at"),
 )
 

@@ -3,15 +3,17 @@
 A request is authenticated on its exact bytes before anything is read from it; a refused or
 malformed request applies nothing. Applying the same report twice changes nothing (each
 observation carries the provider's own event key), so providers' retries are harmless.
+Requests that arrive together are applied in one transaction (group_commit.py), each
+answered with its own share once it is committed: SES posts one event per request.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from mailcast.config import WebhookSettings
 from mailcast.context import Context
@@ -19,6 +21,7 @@ from mailcast.feedback.apply import ApplyResult, apply_observations
 from mailcast.feedback.observation import Observation
 from mailcast.feedback.webhooks import generic, postmark, sendgrid, ses, sns
 from mailcast.feedback.webhooks.common import load_json
+from mailcast.group_commit import GroupCommit
 from mailcast.web.requests import context_of
 
 log = logging.getLogger("mailcast.web.webhooks")
@@ -32,7 +35,7 @@ async def generic_events(request: Request) -> JSONResponse:
     ctx, body = await _received(request)
     hooks = _hooks(ctx)
     generic.verify(body, request.headers.get(generic.SIGNATURE_HEADER), hooks.generic_secret)
-    return await _apply(ctx, generic.observations(load_json(body), ctx.clock.now()))
+    return await _apply(request, generic.observations(load_json(body), ctx.clock.now()))
 
 
 @router.post("/ses", summary="Amazon SES notifications delivered by SNS (signature checked)")
@@ -51,7 +54,7 @@ async def ses_notifications(request: Request) -> JSONResponse:
         )
         return JSONResponse({"status": "logged", "type": envelope.type})
     payload = ses.notification(envelope.message)
-    return await _apply(ctx, ses.observations(payload, ctx.clock.now()))
+    return await _apply(request, ses.observations(payload, ctx.clock.now()))
 
 
 @router.post("/sendgrid", summary="SendGrid's signed Event Webhook (ECDSA P-256)")
@@ -63,7 +66,7 @@ async def sendgrid_events(request: Request) -> JSONResponse:
         request.headers.get(sendgrid.TIMESTAMP_HEADER),
         _hooks(ctx).sendgrid_public_key,
     )
-    return await _apply(ctx, sendgrid.observations(load_json(body), ctx.clock.now()))
+    return await _apply(request, sendgrid.observations(load_json(body), ctx.clock.now()))
 
 
 @router.post("/postmark", summary="Postmark's Bounce, Delivery and SpamComplaint webhooks")
@@ -77,7 +80,7 @@ async def postmark_records(request: Request) -> JSONResponse:
         hooks.postmark_password,
         hooks.postmark_secret,
     )
-    return await _apply(ctx, postmark.observations(load_json(body), ctx.clock.now()))
+    return await _apply(request, postmark.observations(load_json(body), ctx.clock.now()))
 
 
 async def _received(request: Request) -> tuple[Context, bytes]:
@@ -89,10 +92,28 @@ def _hooks(ctx: Context) -> WebhookSettings:
     return ctx.settings.web.webhooks
 
 
-async def _apply(ctx: Context, observations: list[Observation]) -> JSONResponse:
+def _applier(request: Request) -> GroupCommit[list[Observation], ApplyResult]:
+    """The app's one group of webhook applications (made on the first webhook)."""
+    state = request.app.state
+    if getattr(state, "webhook_applier", None) is None:
+        state.webhook_applier = GroupCommit(partial(_apply_together, context_of(request)), _any)
+    applier: GroupCommit[list[Observation], ApplyResult] = state.webhook_applier
+    return applier
+
+
+def _apply_together(ctx: Context, requests: list[list[Observation]]) -> list[ApplyResult]:
+    result = apply_observations(ctx, [obs for observations in requests for obs in observations])
+    return [result.share(observations) for observations in requests]
+
+
+def _any(_count: int) -> None:
+    """Nothing waits for applied webhooks."""
+
+
+async def _apply(request: Request, observations: list[Observation]) -> JSONResponse:
     result = ApplyResult()
     if observations:
-        result = await run_in_threadpool(apply_observations, ctx, observations)
+        result = await _applier(request).submit(observations)
     counts = {
         "received": len(observations),
         "applied": result.applied,

@@ -1,0 +1,184 @@
+"""EFS round trip: N messages sent, every one's DSN played back, the KPIs followed to the end.
+
+    python bench/efs_round_trip.py [-n 100000] [--database-url URL]
+
+Three processes, as production runs them: `mailcast worker` sends a delivery of N messages
+in EFS mode to the sandbox MTA (a process of its own, playing a DSN for every recipient
+at once: delivered, or 5.1.1 for the `unknown` tenth of the audience), and `mailcast bounces`
+keeps the DSNs and applies them (with its consumer process). It prints the send rate, when
+the Deployment block reached its final figures (no message pending) after the send ended,
+and checks that every report was applied once and the counters equal a recount.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Process
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from feedback_intake import check_once, cpu_seconds, stop, wait_port
+from mailcast.config import SandboxSettings, Settings
+from send_throughput import free_port
+
+BOUNCE_DOMAIN = "bounces.efs.example"
+
+
+def prepare(settings: Settings, workdir: Path, n: int) -> int:
+    """N profiles (a tenth unknown to the sandbox) and a confirmed EFS delivery to them."""
+    from mailcast.audience.csv_import import import_profiles
+    from mailcast.audience.target import Target
+    from mailcast.context import Context
+    from mailcast.deliveries.service import DeliveryDraft, confirm_send, create_delivery
+    from mailcast.domain import FeedbackMode, Role
+    from mailcast.prepare.preparation import prepare_delivery
+    from mailcast.users.service import add_user
+
+    ctx = Context.from_settings(settings)
+    ctx.db.upgrade()
+    user = add_user(ctx.db, "bench", [Role.START], None, ctx.clock)
+    audience = workdir / "audience.csv"
+    with audience.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "first_name"])
+        for i in range(n):
+            local = f"unknown{i}" if i % 10 == 0 else f"reader{i}"
+            writer.writerow([f"{local}@example.com", f"Reader{i}"])
+    import_profiles(ctx.db, audience, "efs", ctx.clock)
+    draft = DeliveryDraft(
+        name="EFS round trip",
+        subject="Hello {{ first_name }}",
+        from_addr="bench@example.com",
+        target=Target(("efs",)),
+        html="<p>Hi {{ first_name }}</p><p><a href='https://example.com/u'>unsubscribe</a></p>",
+        feedback_mode=FeedbackMode.EFS,
+    )
+    delivery_id = create_delivery(ctx, user, draft)
+    prepare_delivery(ctx, user, delivery_id)
+    confirm_send(ctx, user, delivery_id)
+    ctx.db.dispose()
+    return delivery_id
+
+
+def run_sandbox(settings: Settings) -> None:
+    """The sandbox MTA in a process of its own; DSNs to the bounce receiver, as they are due."""
+    from mailcast.sandbox.mta import SandboxMTA
+
+    with SandboxMTA.playing(settings, port=settings.sandbox.port, keep_bodies=False):
+        signal.sigwait({signal.SIGTERM})
+
+
+def progress(settings: Settings, delivery_id: int) -> tuple[int, int]:
+    """(messages handed to the relay, messages still waiting for their outcome)."""
+    from sqlalchemy import func, select
+
+    from mailcast.context import Context
+    from mailcast.domain import MessageStatus
+    from mailcast.store.tables import messages
+
+    ctx = Context.from_settings(settings)
+    m = messages.c
+    with ctx.db.read() as conn:
+        relayed = conn.execute(
+            select(func.count()).where(m.delivery_id == delivery_id, m.relayed_at.is_not(None))
+        ).scalar_one()
+        waiting = conn.execute(
+            select(func.count()).where(
+                m.delivery_id == delivery_id,
+                m.status.in_([MessageStatus.QUEUED, MessageStatus.PENDING]),
+            )
+        ).scalar_one()
+    ctx.db.dispose()
+    return int(relayed), int(waiting)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=100_000)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="mailcast-efs-"))
+    mta_port, bounce_port = free_port(), free_port()
+    settings = Settings(
+        database_url=args.database_url or f"sqlite:///{workdir / 'bench.db'}",
+        secret_key=secrets.token_hex(16),
+        bounce_domain=BOUNCE_DOMAIN,
+        sandbox=SandboxSettings(
+            port=mta_port,
+            async_bounces=True,
+            success_after_seconds=0,
+            bounce_after_seconds=0,
+            spread=0,
+            dsn_port=bounce_port,
+        ),
+    )
+    settings.relay.port = mta_port
+    delivery_id = prepare(settings, workdir, args.n)
+    env = os.environ | {
+        "MAILCAST_DATABASE_URL": settings.database_url,
+        "MAILCAST_SECRET_KEY": settings.secret_key or "",
+        "MAILCAST_BOUNCE_DOMAIN": BOUNCE_DOMAIN,
+        "MAILCAST_RELAY__PORT": str(mta_port),
+    }
+    sandbox_process = Process(target=run_sandbox, args=(settings,), daemon=True)
+    sandbox_process.start()
+    receiver_log = workdir / "bounces.log"
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "mailcast", "bounces", "--port", str(bounce_port)],
+        env=env,
+        stdout=receiver_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_port(bounce_port, receiver, receiver_log)
+    worker_log = workdir / "worker.log"
+    started = time.monotonic()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mailcast", "worker"],
+        env=env,
+        stdout=worker_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    sent_at = final_at = 0.0
+    try:
+        while True:
+            relayed, waiting = progress(settings, delivery_id)
+            now = time.monotonic()
+            if not sent_at and relayed == args.n:
+                sent_at = now
+            if sent_at and waiting == 0:
+                final_at = now
+                break
+            if worker.poll() is not None:
+                raise SystemExit(f"the worker ended: {worker_log.read_text()[-2000:]}")
+            if now - started > 3600:
+                raise SystemExit(f"not final after an hour: {relayed} relayed, {waiting} waiting")
+            time.sleep(0.2)
+        cpu = cpu_seconds(receiver.pid)
+    finally:
+        stop(worker)
+        stop(receiver)
+        sandbox_process.terminate()
+        sandbox_process.join(30)
+    send = sent_at - started
+    print(
+        f"EFS round trip, {args.n:,} messages: sent in {send:.1f} s ({args.n / send:,.0f} msg/s, "
+        f"worker start included); KPIs final {final_at - sent_at:.1f} s after the last hand-off "
+        f"({args.n / (final_at - started):,.0f} outcomes/s overall)"
+    )
+    print(f"  receiver and consumer CPU: {cpu / args.n * 1e6:,.0f} µs per DSN")
+    print(f"  check: {check_once(settings, delivery_id, args.n)}")
+    print(f"(logs in {workdir})")
+
+
+if __name__ == "__main__":
+    main()

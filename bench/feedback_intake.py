@@ -1,0 +1,551 @@
+"""Feedback intake: DSNs over SMTP into `mailcast bounces`, webhook events over HTTP into `serve`.
+
+    python bench/feedback_intake.py [-n 10000] [-c 8] [--receivers 1] [--database-url URL]
+                                    [--webhook-events 20000] [--per-request 1000]
+
+A delivery of N messages in EFS mode is sent into Postfix's smtp-sink; then every message's
+DSN (80 % Postfix success notices, 20 % Exim failures: 5.1.1 and 4.2.2; each to the message's
+signed VERP address and quoting its Message-ID) goes over C SMTP connections, from client
+processes of their own, to R `mailcast bounces` processes. It prints the DSNs accepted per
+second (until the last 250), the reports applied per second (until the last is applied and
+the delivery has no pending message), the lag between the two, and checks that every report
+was applied once: one outcome per message, counters equal to a recount.
+
+With --webhook-events, a second delivery's events go to `mailcast serve` as signed
+`/webhooks/generic` batches of --per-request events, and the same figures are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mailcast.config import Settings
+from send_throughput import free_port, smtp_sink
+
+BOUNCE_DOMAIN = "bounces.bench.example"
+
+
+# --- the world: N messages sent in EFS mode, their keys --------------------------------------
+
+
+def prepare_sent(settings: Settings, workdir: Path, n: int, name: str) -> tuple[int, list[dict]]:
+    """A delivery of N messages handed to smtp-sink; each message's address and keys."""
+    from sqlalchemy import select
+
+    from mailcast.audience.csv_import import import_profiles
+    from mailcast.audience.target import Target
+    from mailcast.context import Context
+    from mailcast.deliveries.service import DeliveryDraft, confirm_send, create_delivery
+    from mailcast.domain import FeedbackMode, Role
+    from mailcast.prepare.preparation import prepare_delivery
+    from mailcast.send.engine import send_until_idle
+    from mailcast.store.tables import messages
+    from mailcast.users.service import add_user
+
+    ctx = Context.from_settings(settings)
+    ctx.db.upgrade()
+    user = add_user(ctx.db, f"bench-{name}", [Role.START], None, ctx.clock)
+    audience = workdir / f"{name}.csv"
+    with audience.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "first_name"])
+        writer.writerows([f"{name}{i}@example.com", f"Reader{i}"] for i in range(n))
+    import_profiles(ctx.db, audience, name, ctx.clock)
+    draft = DeliveryDraft(
+        name=f"intake bench {name}",
+        subject="Hello {{ first_name }}",
+        from_addr="bench@example.com",
+        target=Target((name,)),
+        html="<p>Hi {{ first_name }}</p><p><a href='https://example.com/u'>unsubscribe</a></p>",
+        feedback_mode=FeedbackMode.EFS,
+    )
+    delivery_id = create_delivery(ctx, user, draft)
+    prepare_delivery(ctx, user, delivery_id)
+    confirm_send(ctx, user, delivery_id)
+    send_until_idle(ctx)
+    query = select(messages.c.id, messages.c.address, messages.c.message_id_header).where(
+        messages.c.delivery_id == delivery_id
+    )
+    with ctx.db.read() as conn:
+        rows = list(conn.execute(query))
+    sent = [
+        {
+            "id": r.id,
+            "address": r.address,
+            "mid": r.message_id_header,
+            "verp": ctx.signer.return_path(r.id),
+        }
+        for r in rows
+    ]
+    ctx.db.dispose()
+    return delivery_id, sent
+
+
+# --- the DSNs, as Postfix and Exim write them ------------------------------------------------
+
+
+def postfix_success(m: dict, serial: int) -> bytes:
+    boundary = f"{serial}.1733300000/mx.bench.example"
+    return _crlf(f"""Return-Path: <>
+Received: by mx.bench.example (Postfix) id {serial:X}; Wed,  4 Dec 2026 10:00:00 +0000 (UTC)
+Date: Wed,  4 Dec 2026 10:00:00 +0000 (UTC)
+From: MAILER-DAEMON@mx.bench.example (Mail Delivery System)
+Subject: Successful Mail Delivery Report
+To: {m["verp"]}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"
+Message-Id: <{serial}.dsn@mx.bench.example>
+
+This is a MIME-encapsulated message.
+
+--{boundary}
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.bench.example.
+
+Your message was successfully delivered to the destination(s)
+listed below. If the message was delivered to mailbox you will
+receive no further notifications. Otherwise you may still receive
+notifications of mail delivery errors from other systems.
+
+                   The mail system
+
+<{m["address"]}>: delivery via mail.example.com[192.0.2.10]:25: 250 2.0.0 OK
+    1733300000 q{serial} - gsmtp
+
+--{boundary}
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.bench.example
+X-Postfix-Queue-ID: {serial:X}
+X-Postfix-Sender: rfc822; {m["verp"]}
+Arrival-Date: Wed,  4 Dec 2026 09:59:58 +0000 (UTC)
+
+Final-Recipient: rfc822; {m["address"]}
+Original-Recipient: rfc822;{m["address"]}
+Action: relayed
+Status: 2.0.0
+Remote-MTA: dns; mail.example.com
+Diagnostic-Code: smtp; 250 2.0.0 OK 1733300000 q{serial} - gsmtp
+
+--{boundary}
+Content-Description: Message Headers
+Content-Type: text/rfc822-headers
+
+Return-Path: <{m["verp"]}>
+Message-ID: {m["mid"]}
+From: bench@example.com
+To: {m["address"]}
+Subject: Hello
+
+--{boundary}--
+""")
+
+
+def exim_failure(m: dict, serial: int) -> bytes:
+    soft = serial % 2 == 0
+    status, reply = (
+        ("4.2.2", "452 4.2.2 The email account that you tried to reach is over quota")
+        if soft
+        else ("5.1.1", "550 5.1.1 <{0}>: Recipient address rejected: User unknown")
+    )
+    reply = reply.format(m["address"])
+    boundary = f"{serial}-eximdsn-{serial * 7919}"
+    return _crlf(f"""Return-path: <>
+Received: from Debian-exim by mx2.bench.example with local (Exim 4.96)
+\tid 1t{serial:08d}-000Abc-00; Wed, 04 Dec 2026 10:00:01 +0000
+X-Failed-Recipients: {m["address"]}
+Auto-Submitted: auto-replied
+From: Mail Delivery System <Mailer-Daemon@mx2.bench.example>
+To: {m["verp"]}
+Content-Type: multipart/report; report-type=delivery-status; boundary={boundary}
+MIME-Version: 1.0
+Subject: Mail delivery failed: returning message to sender
+Message-Id: <E1t{serial:08d}-000Abc-00@mx2.bench.example>
+Date: Wed, 04 Dec 2026 10:00:01 +0000
+
+--{boundary}
+Content-type: text/plain; charset=us-ascii
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  {m["address"]}
+    host mail.example.net [192.0.2.20]
+    SMTP error from remote mail server after RCPT TO:<{m["address"]}>:
+    {reply}
+
+--{boundary}
+Content-type: message/delivery-status
+
+Reporting-MTA: dns; mx2.bench.example
+
+Action: failed
+Final-Recipient: rfc822;{m["address"]}
+Status: {status}
+Remote-MTA: dns; mail.example.net
+Diagnostic-Code: smtp; {reply}
+
+--{boundary}
+Content-type: message/rfc822
+
+Return-path: <{m["verp"]}>
+Message-ID: {m["mid"]}
+From: bench@example.com
+To: {m["address"]}
+Subject: Hello
+
+Hi.
+
+--{boundary}--
+""")
+
+
+def _crlf(text: str) -> bytes:
+    return text.replace("\n", "\r\n").encode()
+
+
+def dsn_for(m: dict, serial: int) -> bytes:
+    return exim_failure(m, serial) if serial % 5 == 0 else postfix_success(m, serial)
+
+
+# --- the clients: plain SMTP, one message after another on each connection ------------------
+
+
+async def _session(port: int, jobs: list[tuple[str, bytes]]) -> float:
+    """Send the jobs on one connection; the monotonic time of the last 250."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def reply() -> bytes:
+        while True:
+            line = await reader.readline()
+            if not line:
+                raise ConnectionError("the receiver hung up")
+            if line[3:4] != b"-":
+                return line
+
+    await reply()
+    writer.write(b"EHLO mx.bench.example\r\n")
+    await reply()
+    last = 0.0
+    for rcpt, data in jobs:
+        writer.write(f"MAIL FROM:<>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
+        for expected in (b"250", b"250", b"354"):
+            line = await reply()
+            assert line.startswith(expected), line
+        writer.write(data.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
+        line = await reply()
+        assert line.startswith(b"250"), line
+        last = time.monotonic()
+    writer.write(b"QUIT\r\n")
+    await reply()
+    writer.close()
+    return last
+
+
+def client(
+    ports: list[int], sessions: list[list[tuple[str, bytes]]], go: float, out: Connection
+) -> None:
+    """One client process: its sessions at once, spread over the receivers' ports."""
+
+    async def run() -> list[float]:
+        await asyncio.sleep(max(0.0, go - time.monotonic()))
+        return await asyncio.gather(
+            *(_session(ports[i % len(ports)], jobs) for i, jobs in enumerate(sessions))
+        )
+
+    out.send(max(asyncio.run(run())))
+
+
+def send_all(
+    ports: list[int], jobs: list[tuple[str, bytes]], connections: int
+) -> tuple[float, float]:
+    """Every job over `connections` connections from two client processes: (start, last 250)."""
+    sessions = [jobs[i::connections] for i in range(connections)]
+    processes = 2
+    go = time.monotonic() + 1.0
+    pipes, workers = [], []
+    for p in range(processes):
+        parent, child_end = multiprocessing.Pipe()
+        worker = multiprocessing.Process(
+            target=client, args=(ports, sessions[p::processes], go, child_end)
+        )
+        worker.start()
+        pipes.append(parent)
+        workers.append(worker)
+    last = max(pipe.recv() for pipe in pipes)
+    for worker in workers:
+        worker.join()
+    return go, last
+
+
+# --- the receivers, the server, and what they applied ----------------------------------------
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    return os.environ | {
+        "MAILCAST_DATABASE_URL": settings.database_url,
+        "MAILCAST_SECRET_KEY": settings.secret_key or "",
+        "MAILCAST_BOUNCE_DOMAIN": BOUNCE_DOMAIN,
+        **extra,
+    }
+
+
+def wait_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise SystemExit(f"mailcast did not start; see {log}:\n{log.read_text()[-2000:]}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of the processes it started (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for task in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in path.read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def settled(settings: Settings, delivery_id: int, n: int, timeout: float = 600) -> float:
+    """Until every report is applied and no message of the delivery is pending; the time."""
+    from sqlalchemy import func, select
+
+    from mailcast.context import Context
+    from mailcast.domain import MessageStatus, ReportOutcome
+    from mailcast.store.tables import inbound_reports, messages
+
+    ctx = Context.from_settings(settings)
+    reports = inbound_reports.c
+    unread = select(func.count()).where(
+        reports.outcome == ReportOutcome.RECEIVED, reports.processed_at.is_(None)
+    )
+    pending = select(func.count()).where(
+        messages.c.delivery_id == delivery_id, messages.c.status == MessageStatus.PENDING
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with ctx.db.read() as conn:
+                waiting = conn.execute(unread).scalar_one() + conn.execute(pending).scalar_one()
+            if waiting == 0:
+                return time.monotonic()
+            time.sleep(0.02)
+    finally:
+        ctx.db.dispose()
+    raise SystemExit(f"not settled after {timeout} s")
+
+
+def check_once(settings: Settings, delivery_id: int, n: int, webhook: bool = False) -> str:
+    """Every message reported once; counters equal to the recount."""
+    from sqlalchemy import func, select
+
+    from mailcast.context import Context
+    from mailcast.domain import EventKind, ReportOutcome
+    from mailcast.stats.compute import check_counters
+    from mailcast.store.tables import events, inbound_reports
+
+    ctx = Context.from_settings(settings)
+    kinds = [EventKind.DELIVERED, EventKind.BOUNCED]
+    with ctx.db.read() as conn:
+        per_message = (
+            select(events.c.message_id, func.count().label("n"))
+            .where(events.c.delivery_id == delivery_id, events.c.kind.in_(kinds))
+            .group_by(events.c.message_id)
+            .subquery()
+        )
+        twice = conn.execute(select(func.count()).where(per_message.c.n > 1)).scalar_one()
+        once = conn.execute(select(func.count()).select_from(per_message)).scalar_one()
+        outcomes: dict[str, int] = dict(
+            conn.execute(
+                select(inbound_reports.c.outcome, func.count()).group_by(inbound_reports.c.outcome)
+            ).all()
+        )
+    drift = check_counters(ctx, delivery_id).drift
+    ctx.db.dispose()
+    problems = []
+    if once != n or twice:
+        problems.append(f"{once} messages with an outcome event (want {n}), {twice} with two")
+    if not webhook and outcomes.get(ReportOutcome.APPLIED, 0) < n:
+        problems.append(f"report outcomes {outcomes}")
+    if drift:
+        problems.append(f"counters drift from the recount: {drift}")
+    return "; ".join(problems) or "every report applied once, counters equal the recount"
+
+
+def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None:
+    delivery_id, sent = prepare_sent(settings, workdir, args.n, "dsn")
+    jobs = [(m["verp"], dsn_for(m, i)) for i, m in enumerate(sent)]
+    ports = [free_port() for _ in range(args.receivers)]
+    receivers = []
+    for i, port in enumerate(ports):
+        log = workdir / f"bounces-{i}.log"
+        command = [sys.executable, "-m", "mailcast", "bounces", "--port", str(port)]
+        if args.profile:  # py-spy's flame graph of each receiver, all threads
+            svg = workdir / f"bounces-{i}.stacks"
+            command = ["py-spy", "record", "-f", "raw", "-o", str(svg), "--", *command]
+        process = subprocess.Popen(
+            command, env=_env(settings), stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        wait_port(port, process, log)
+        receivers.append(process)
+    try:
+        start, last_250 = send_all(ports, jobs, args.connections)
+        applied = settled(settings, delivery_id, args.n)
+        cpu = sum(cpu_seconds(process.pid) for process in receivers)
+    finally:
+        for process in receivers:
+            stop(process)
+    print(
+        f"DSNs: {args.n:,} over {args.connections} connections to {args.receivers} receiver(s): "
+        f"accepted {args.n / (last_250 - start):,.0f}/s, "
+        f"applied {args.n / (applied - start):,.0f}/s, "
+        f"lag after the last 250 {applied - last_250:.2f} s"
+    )
+    print(f"  receivers' CPU (their processes and children): {cpu / args.n * 1e6:,.0f} µs per DSN")
+    print(f"  check: {check_once(settings, delivery_id, args.n)}")
+
+
+def post(port: int, secret: str, body: bytes) -> None:
+    from mailcast.feedback.webhooks.generic import SIGNATURE_HEADER, sign
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/generic",
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        assert response.status == 200, response.status
+
+
+def webhook_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None:
+    n = args.webhook_events
+    delivery_id, sent = prepare_sent(settings, workdir, n, "hook")
+    events = [
+        {"verp": m["verp"], "recipient": m["address"], "id": f"ev-{i}"}
+        | (
+            {
+                "event": "bounce",
+                "status": "5.1.1",
+                "bounce_type": "hard",
+                "diagnostic": "550 5.1.1 user unknown",
+            }
+            if i % 5 == 0
+            else {"event": "delivered"}
+        )
+        for i, m in enumerate(sent)
+    ]
+    bodies = [
+        json.dumps({"events": events[i : i + args.per_request]}).encode()
+        for i in range(0, n, args.per_request)
+    ]
+    secret = "bench-" + secrets.token_hex(8)
+    port = free_port()
+    log = workdir / "serve.log"
+    env = _env(
+        settings,
+        MAILCAST_WEB__PORT=str(port),
+        MAILCAST_WEB__WEBHOOKS__GENERIC_SECRET=secret,
+    )
+    command = [sys.executable, "-m", "mailcast", "serve", "--no-bounces", "--no-worker"]
+    server = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    wait_port(port, server, log)
+    try:
+        start = time.monotonic()
+        with ThreadPoolExecutor(args.webhook_clients) as clients:
+            list(clients.map(partial(post, port, secret), bodies))
+        last = time.monotonic()
+        applied = settled(settings, delivery_id, n)
+    finally:
+        stop(server)
+    print(
+        f"webhooks: {n:,} events in requests of {args.per_request}, "
+        f"{args.webhook_clients} clients at once: "
+        f"accepted {n / (last - start):,.0f}/s, applied {n / (applied - start):,.0f}/s, "
+        f"lag after the last answer {applied - last:.2f} s"
+    )
+    print(f"  check: {check_once(settings, delivery_id, n, webhook=True)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=10_000, help="DSNs (one per message)")
+    parser.add_argument("-c", "--connections", type=int, default=8)
+    parser.add_argument("--receivers", type=int, default=1)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--webhook-events", type=int, default=0)
+    parser.add_argument("--per-request", type=int, default=1000)
+    parser.add_argument("--webhook-clients", type=int, default=8)
+    parser.add_argument("--profile", action="store_true", help="py-spy each receiver")
+    args = parser.parse_args()
+
+    from mailcast.config import RelaySettings
+
+    workdir = Path(tempfile.mkdtemp(prefix="mailcast-intake-"))
+    sink_port = free_port()
+    settings = Settings(
+        database_url=args.database_url or f"sqlite:///{workdir / 'bench.db'}",
+        secret_key=secrets.token_hex(16),
+        bounce_domain=BOUNCE_DOMAIN,
+        relay=RelaySettings(port=sink_port),
+    )
+    with smtp_sink(sink_port):
+        if args.n:
+            dsn_run(settings, workdir, args)
+        if args.webhook_events:
+            webhook_run(settings, workdir, args)
+    print(f"(logs in {workdir})")
+
+
+if __name__ == "__main__":
+    main()

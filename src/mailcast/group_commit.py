@@ -1,0 +1,68 @@
+"""Group commit: what callers submit while a commit runs goes into the next one, together.
+
+A commit per caller makes a server as slow as its database's commits; grouping the callers
+that wait at the same time keeps each caller's promise (it is answered once its own item is
+committed) at any arrival rate. The bounce receiver keeps messages this way, the webhook
+endpoints apply events this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class GroupCommit(Generic[T, R]):
+    """`await group.submit(item)`: its result once `commit` has taken it, with the others.
+
+    `commit` runs on a thread, takes the items in order and returns a result for each. When
+    a group fails it is committed again one item at a time, so an item the database refuses
+    costs only its own caller (who gets the exception).
+    """
+
+    def __init__(
+        self, commit: Callable[[list[T]], list[R]], on_committed: Callable[[int], None]
+    ) -> None:
+        self.commit = commit
+        self.on_committed = on_committed  # told how many items each commit took
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._committing: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._committing is None:
+            self._committing = asyncio.create_task(self._commit_while_waiting())
+        return await future
+
+    async def _commit_while_waiting(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                if not await self._commit(group) and len(group) > 1:
+                    for one in group:
+                        await self._commit([one])
+        finally:
+            self._committing = None
+
+    async def _commit(self, group: list[tuple[T, asyncio.Future[R]]]) -> bool:
+        try:
+            results = await asyncio.to_thread(self.commit, [item for item, _ in group])
+        except Exception as exc:
+            if len(group) == 1 and not group[0][1].done():
+                log.error("a commit failed", exc_info=exc)
+                group[0][1].set_exception(exc)
+            return False
+        for (_, future), result in zip(group, results, strict=True):
+            # A caller gone meanwhile (its connection lost) leaves its item committed anyway.
+            if not future.done():
+                future.set_result(result)
+        self.on_committed(len(group))
+        return True
