@@ -23,8 +23,8 @@ from mailcast.clock import ManualClock
 from mailcast.context import Context
 from mailcast.domain import EventKind, MessageStatus, ReportOutcome
 from mailcast.feedback import consumer, inbound
-from mailcast.feedback.consumer import ReportConsumer
 from mailcast.feedback.receiver import BounceReceiver
+from mailcast.feedback.report_consumer import ReportConsumer
 from mailcast.sandbox.mta import SandboxMTA
 from mailcast.send.engine import send_until_idle
 from mailcast.stats.compute import check_counters

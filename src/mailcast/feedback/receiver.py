@@ -20,7 +20,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailcast.context import Context
 from mailcast.feedback import inbound
-from mailcast.feedback.consumer import ReportConsumer
+from mailcast.feedback.report_consumer import ReportConsumer
 from mailcast.group_commit import GroupCommit
 from mailcast.store.inbound import Arrived
 from mailcast.threaded_server import ThreadedServer
