@@ -29,7 +29,14 @@ from rich.console import Console
 
 from mailcast import console as render
 from mailcast.clock import ManualClock, utcnow
-from mailcast.config import RelaySettings, SandboxSettings, SendSettings, Settings, WebSettings
+from mailcast.config import (
+    BounceSettings,
+    RelaySettings,
+    SandboxSettings,
+    SendSettings,
+    Settings,
+    WebSettings,
+)
 from mailcast.context import Context
 from mailcast.demo import readers, sample, timeline
 from mailcast.demo.readers import Readers, Tally
@@ -136,6 +143,8 @@ def _context(
         send=SendSettings(poll_seconds=SERVICE_TICK, lease_seconds=max(60.0, 60 * speed)),
         web=WebSettings(tick_seconds=SERVICE_TICK),
         sandbox=SandboxSettings.model_validate(DEMO_SANDBOX),
+        # Reports are applied on a thread that reads the demo's fast clock, as they come.
+        bounces=BounceSettings(consumer_processes=0, gather_seconds=0),
     )
     ctx = Context.from_settings(settings, clock)
     ctx.db.upgrade()
@@ -287,6 +296,7 @@ def _ticks(
 def _play_due(running: _Running, clock: ManualClock, browser: httpx2.Client) -> None:
     """The sandbox sends the DSNs now due, and readers make the visits now due."""
     running.readers.delivered(running.mta.play_due(timeout=PLAY_TIMEOUT))
+    running.receiver.wait_applied(timeout=PLAY_TIMEOUT)
     running.readers.act(browser, clock.now())
 
 
