@@ -10,9 +10,8 @@ feedback/report_consumer.py runs them.
 from __future__ import annotations
 
 import datetime as dt
-import email.parser
-import email.policy
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from email.header import decode_header, make_header
@@ -192,14 +191,21 @@ def _unsubscribe_requests(ctx: Context, addresses: list[str], at: dt.datetime) -
 
 def subject(raw: bytes) -> str | None:
     """The Subject on one line, decoded; None when it has none or it cannot be read."""
-    try:
-        head = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
-        value = head.get("subject")
-        if value is None:
-            return None
-        return " ".join(str(make_header(decode_header(value))).split())[:500]
-    except Exception:  # a header that cannot be decoded: the listing shows none
+    head = raw[: raw.find(b"\r\n\r\n") if b"\r\n\r\n" in raw[:65536] else 65536]
+    # A look in the header block alone: parsing the whole message cost as much as applying it.
+    found = _SUBJECT.search(head)
+    if found is None:
         return None
+    value = found.group(1).decode("utf-8", errors="replace")
+    try:
+        if "=?" in value:
+            value = str(make_header(decode_header(value)))
+    except Exception:  # an encoded word that cannot be decoded: shown as it came
+        pass
+    return " ".join(value.split())[:500] or None
+
+
+_SUBJECT = re.compile(rb"^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 
 
 def _message_exists(ctx: Context, message_id: int) -> bool:
