@@ -191,6 +191,47 @@ class FailureReason(StrEnum):
     ERROR_IGNORED = "error_ignored"
 
 
+class BounceReason(StrEnum):
+    """Why a notice says a delivery failed, in sisimai's vocabulary (the bounce parser's)."""
+
+    AUTH_FAILURE = "authfailure"
+    BAD_REPUTATION = "badreputation"
+    BLOCKED = "blocked"
+    CONTENT_ERROR = "contenterror"
+    DELIVERED = "delivered"
+    EXCEED_LIMIT = "exceedlimit"
+    EXPIRED = "expired"
+    FAILED_STARTTLS = "failedstarttls"
+    FEEDBACK = "feedback"
+    FILTERED = "filtered"
+    HAS_MOVED = "hasmoved"
+    HOST_UNKNOWN = "hostunknown"
+    MAILBOX_FULL = "mailboxfull"
+    MAILER_ERROR = "mailererror"
+    MESG_TOO_BIG = "mesgtoobig"
+    NETWORK_ERROR = "networkerror"
+    NO_RELAYING = "norelaying"
+    NOT_ACCEPT = "notaccept"
+    NOT_COMPLIANT_RFC = "notcompliantrfc"
+    ON_HOLD = "onhold"
+    POLICY_VIOLATION = "policyviolation"
+    REJECTED = "rejected"
+    REQUIRE_PTR = "requireptr"
+    SECURITY_ERROR = "securityerror"
+    SPAM_DETECTED = "spamdetected"
+    SPEEDING = "speeding"
+    SUPPRESSED = "suppressed"
+    SUSPEND = "suspend"
+    SYNTAX_ERROR = "syntaxerror"
+    SYSTEM_ERROR = "systemerror"
+    SYSTEM_FULL = "systemfull"
+    TOO_MANY_CONN = "toomanyconn"
+    UNDEFINED = "undefined"
+    USER_UNKNOWN = "userunknown"
+    VACATION = "vacation"
+    VIRUS_DETECTED = "virusdetected"
+
+
 class ExclusionReason(StrEnum):
     """Filtering rules of preparation, in the order they apply (ACS)."""
 

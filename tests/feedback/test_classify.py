@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from mailcast.feedback import classify, providers, smtp
 from mailcast.feedback.model import Finding
 
 
-def reason_of(diagnostic: str = "", status: str = "", **fields: str) -> str:
+def reason_of(diagnostic: str = "", status: str = "", **fields: Any) -> str:
     """Classify one recipient the way the extractors hand it over."""
     reply = fields.pop("reply_code", smtp.best_reply(diagnostic))
     command = fields.pop("command", smtp.command(diagnostic))
@@ -127,8 +128,15 @@ def test_a_domain_that_does_not_exist_at_mail_from_is_the_senders() -> None:
 
 
 def test_unknown_user_said_once_the_content_was_sent_is_a_filter() -> None:
+    said = "550 User unknown (in reply to end of DATA command)"
+    assert reason_of(said, "5.0.0") == "filtered"
+    assert reason_of("550 unknown user", "5.0.0", command="DATA") == "filtered"
+
+
+def test_a_status_naming_the_mailbox_decides_whatever_the_step() -> None:
+    # X.1.1 "bad destination mailbox address" is about the address itself.
     said = "550 5.1.1 User unknown (in reply to end of DATA command)"
-    assert reason_of(said, "5.1.1") == "filtered"
+    assert reason_of(said, "5.1.1") == "userunknown"
 
 
 def test_user_unknown_with_an_empty_reply_text_is_a_filter() -> None:

@@ -56,7 +56,21 @@ PARSER_MODULES = (
     "parse",
     "patterns",
     "providers",
+    "rhost",
     "smtp",
+    "lhost.amazon_ses",
+    "lhost.common",
+    "lhost.exchange",
+    "lhost.exim",
+    "lhost.fml",
+    "lhost.gmail",
+    "lhost.james",
+    "lhost.mcafee",
+    "lhost.mfilter",
+    "lhost.postfix",
+    "lhost.qmail",
+    "lhost.sendmail",
+    "lhost.unknown_mta",
 )
 # The longest text any one match of a parser pattern may span.
 MAX_MATCH_WIDTH = 25_000

@@ -24,19 +24,30 @@ def is_complaint(message: Message, parts: mime.Parts) -> bool:
 
 
 def findings(message: Message, parts: mime.Parts) -> list[Finding]:
-    """One finding for the complained-about recipient, with its feedback type."""
+    """One finding per complained-about recipient, each with the report's feedback type.
+
+    A report may repeat Original-Rcpt-To (RFC 5965 §3.2: once per recipient of the
+    reported message); each one is a recipient of the complaint.
+    """
     fields: dict[str, str] = {}
-    for text in parts.feedback_reports:
+    listed: list[str] = []
+    # Some reporters put the report fields in a text part rather than their own part.
+    for text in parts.feedback_reports or parts.notice:
         for name, value in parse_fields(text):
             fields.setdefault(name, value)
+            if name in _RECIPIENT_FIELDS[:2]:
+                listed += smtp.addresses(value)
     feedback_type = (fields.get("feedback-type", "").split() or [""])[0].lower()
-    finding = Finding(
-        address=_recipient(fields, message, parts),
-        feedback_type=feedback_type or _provider_mark(message, parts) or "abuse",
-        hint="feedback",
-        diagnostic=fields.get("feedback-type", ""),
-    )
-    return [finding]
+    addresses = list(dict.fromkeys(listed)) or [_recipient(fields, message, parts)]
+    return [
+        Finding(
+            address=address,
+            feedback_type=feedback_type or _provider_mark(message, parts) or "abuse",
+            hint="feedback",
+            diagnostic=fields.get("feedback-type", ""),
+        )
+        for address in addresses
+    ]
 
 
 def _provider_mark(message: Message, parts: mime.Parts) -> str:

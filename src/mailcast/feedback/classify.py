@@ -66,16 +66,23 @@ PRIORITY = (
     "syntaxerror",
     "onhold",
 )
-WEAK = ("securityerror", "networkerror", "systemerror", "expired")
+# In sisimai's order: a named system or network fault before the queue giving up, and a
+# security refusal only when nothing else was said.
+WEAK = ("systemerror", "networkerror", "expired", "securityerror")
 _VAGUE_STATUS = frozenset(
     {"systemerror", "securityerror", "expired", "networkerror", "hostunknown", "userunknown"}
 )
 # Reasons about the address or the mailbox: only meaningful when the recipient was refused.
+_BEFORE_CONTENT = frozenset({"CONN", "EHLO", "STARTTLS", "MAIL", "RCPT"})
 _RECIPIENT_REASONS = frozenset({"userunknown", "filtered", "mailboxfull", "suspend"})
 _EMPTY_MAILBOX_REPLY = re.compile(r"\b[45]\d\d\b[ :]{0,10}: user unknown")
 _AFTER_CONTENT = re.compile(
     r"end of data|failed after i sent the message|"
     r"after (?:sending )?(?:the )?message (?:body|content)"
+)
+_QUEUE_EXPIRY = re.compile(
+    r"connection timed out|expired|giving up|too long|could not be delivered for|failing for a long"
+    r"|has been delayed|not reachable within|retry time"
 )
 _TRY_AGAIN = re.compile(r"not found, try again|try again later|temporar(?:y|ily) (?:failure|error)")
 
@@ -94,6 +101,7 @@ def reason(finding: Finding) -> str:
     found = (
         _decisive(finding, text)
         or _by_text(finding, text)
+        or finding.stated
         or _by_status(finding, text)
         or _weak(text)
         or _by_command(finding)
@@ -147,6 +155,9 @@ def _adjust(name: str, finding: Finding, text: str) -> str:
     """Refine a text match by the SMTP step and the status code that came with it."""
     if name in _RECIPIENT_REASONS and finding.command in ("CONN", "EHLO"):
         return "blocked"
+    if name == "spamdetected" and finding.command in _BEFORE_CONTENT:
+        # No content was read yet: words about spam describe the sending host's name.
+        return "blocked" if patterns.matches("blocked", text) else name
     if name == "userunknown":
         return _unknown_user(finding, text)
     if name == "hostunknown" and finding.command == "MAIL":
@@ -159,15 +170,26 @@ def _adjust(name: str, finding: Finding, text: str) -> str:
 
 
 def _unknown_user(finding: Finding, text: str) -> str:
-    """ "User unknown" is the address's fault only when said about the recipient itself."""
+    """ "User unknown" is the address's fault only when said about the recipient itself.
+
+    The SMTP step decides: refused at RCPT TO, the mailbox is unknown; refused once the
+    message was sent (DATA, end of data), a filter hides behind the phrase; refused at
+    MAIL FROM, the sender is. A status X.1.1 names the mailbox whatever the step.
+    """
     if finding.command == "MAIL":
         return "rejected"
-    if _AFTER_CONTENT.search(text) or _EMPTY_MAILBOX_REPLY.search(text):
-        # Said once the content was sent, or naming no mailbox: a filter hiding behind the
-        # phrase. (At the DATA command itself it is a pipelined RCPT refusal.)
-        return "filtered"
+    if finding.status[1:] == ".1.1":
+        return "userunknown"
     if finding.command == "RCPT":
         return "userunknown"
+    if (
+        finding.command == "DATA"
+        or _AFTER_CONTENT.search(text)
+        or _EMPTY_MAILBOX_REPLY.search(text)
+    ):
+        return "filtered"
+    if not finding.command and finding.steps_stated:
+        return "filtered"
     subject = finding.status[1:4] if finding.status else ""
     if subject and subject not in (".1.", ".0.", ".4.", ".5."):
         return "filtered"
@@ -191,9 +213,14 @@ def _by_status(finding: Finding, text: str) -> str:
         return named
     if not named and status[2:3] in SUBJECT_REASONS:
         named = SUBJECT_REASONS[status[2]]
+    weak = _weak(text)
+    if named == "networkerror" and weak == "expired" and not _QUEUE_EXPIRY.search(text):
+        # A routing or connection code ("bad connection", "unable to route") is the cause;
+        # only words about the queue giving up make it an expiry.
+        return named
     # A code that says little (system, security, network...) yields to what else is known.
     return (
-        _weak(text)
+        weak
         or _by_command(finding)
         or REPLY_REASONS.get(finding.reply_code, "")
         or ("expired" if finding.action == "delayed" else "")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from mailcast.feedback import smtp
 from mailcast.feedback.model import Finding
 
-MAX_LINES = 2000
+MAX_LINES = 20000  # a status part listing 500 recipients runs to some 3,000 lines
 MAX_VALUE = 4000
 
 _FIELD = re.compile(
@@ -134,6 +134,8 @@ def _apply_recipient(finding: Finding, name: str, value: str) -> None:
         finding.action = (value.split() or [""])[0].lower().strip(";,.")
     elif name == "status":
         finding.status = smtp.best_status(value)
+    elif name == "remote-mta":
+        finding.remote_host = _typed(value)[1].strip("[]. ").lower()
     elif name == "diagnostic-code":
         kind, text = _typed(value)
         finding.diagnostic_type = finding.diagnostic_type or kind.lower()

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from mailcast.feedback import smtp
 from mailcast.feedback.model import Finding
 
-MAX_NOTICE = 64 * 1024
+# A notice listing hundreds of recipients runs to some 100 KB; the returned body is cut off.
+MAX_NOTICE = 256 * 1024
 MAX_BLOCK = 4000
 MAX_CONTEXT = 2000
 

@@ -7,6 +7,7 @@ import binascii
 import codecs
 import email
 import html
+import itertools
 import quopri
 import re
 from dataclasses import dataclass, field
@@ -43,6 +44,26 @@ class Parts:
     feedback_reports: list[str] = field(default_factory=list)
     returned: Message | None = None  # headers (and maybe body) of the original message
     content_types: list[str] = field(default_factory=list)
+
+
+# An mbox "From_" line: "From MAILER-DAEMON  Thu Apr 29 23:34:45 2015".
+_FROM_LINE = re.compile(
+    rb"^From [^\s:]{1,300}[ \t]{1,20}\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d(?: \d{4})?[^\n]{0,60}\r?\n",
+    re.MULTILINE,
+)
+MAX_MESSAGES = 20
+
+
+def mbox_messages(raw: bytes) -> list[bytes]:
+    """The messages of an mbox file (a saved mailbox starts with a From_ line); else [raw].
+
+    Mail received over SMTP never starts with a From_ line, so only saved files split.
+    """
+    if not raw.startswith(b"From ") or not _FROM_LINE.match(raw):
+        return [raw]
+    starts = [m.start() for m in _FROM_LINE.finditer(raw[: MAX_BYTES * MAX_MESSAGES])]
+    bounds = [*starts[:MAX_MESSAGES], len(raw)]
+    return [raw[a:b] for a, b in itertools.pairwise(bounds) if raw[a:b].strip()]
 
 
 def load(raw: bytes) -> Message:

@@ -25,6 +25,13 @@ class Finding:
     command: str = ""
     # A reason the format states outright (a pipe failure, a Google Groups refusal...).
     hint: str = ""
+    # A reason the format suggests, taken only when the text and codes name none.
+    stated: str = ""
+    # The format names the SMTP step whenever a failure answered one (a transcript, "in
+    # reply to ... command"): naming none says the refusal did not answer RCPT TO.
+    steps_stated: bool = False
+    # The server that answered (Remote-MTA, "host X said"), to tell its own reply tables.
+    remote_host: str = ""
     feedback_type: str = ""
     # Surrounding notice text, read only when the diagnostic itself says nothing useful.
     context: str = ""
@@ -73,3 +80,4 @@ class Report:
     message_id: str = ""  # Message-ID of the returned (original) message
     original_to: str = ""  # To: of the returned message
     mailcast_headers: dict[str, str] = field(default_factory=dict)  # X-Mailcast-* returned
+    family: str = ""  # the MTA family that wrote the notice (lhost module), "" when unknown

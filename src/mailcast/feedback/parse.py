@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,11 @@ from mailcast.feedback import (
     dsn,
     formats,
     hints,
+    lhost,
+    merge,
     mime,
     providers,
+    rhost,
     smtp,
 )
 from mailcast.feedback.model import Finding, RecipientResult, Report
@@ -41,11 +44,26 @@ _DELAY_NOTICE = re.compile(
 
 
 def parse_report(raw: bytes) -> Report:
-    """Parse a message that arrived at the bounce address. Never raises."""
+    """Parse a message that arrived at the bounce address. Never raises.
+
+    A saved mailbox holding several notices is read as one report listing every recipient.
+    """
     try:
-        return _parse(raw)
+        messages = mime.mbox_messages(raw)
+        if len(messages) == 1:
+            return _parse(raw)
+        return _combined([_parse(message) for message in messages])
     except Exception:  # any input must yield a report; a broken one is "unknown"
         return Report(kind="unknown")
+
+
+def _combined(reports: list[Report]) -> Report:
+    """The first readable report, with the recipients of the others of its kind after its own."""
+    first = next((r for r in reports if r.recipients), reports[0])
+    others = [r for r in reports if r is not first and r.kind == first.kind]
+    return replace(
+        first, recipients=[*first.recipients, *(x for r in others for x in r.recipients)]
+    )
 
 
 @dataclass(frozen=True)
@@ -88,7 +106,8 @@ def _parse(raw: bytes) -> Report:
     full_notice = formats.full_text(parts.notice)
     notice = formats.notice_body(full_notice)
     status = [dsn.parse(text) for text in parts.delivery_status]
-    kind, findings = _read(message, parts, notice, full_notice, status)
+    reading = lhost.read(lhost.Notice(message, parts, full_notice, notice))
+    kind, findings = _read(message, parts, notice, full_notice, status, reading)
     found = hints.find(
         parts,
         full_notice[len(notice) :],
@@ -102,6 +121,7 @@ def _parse(raw: bytes) -> Report:
         message_id=_clean(found.message_id),
         original_to=_clean(found.original_to),
         mailcast_headers={_clean(k): _clean(v) for k, v in found.mailcast_headers.items()},
+        family=reading.family if findings else "",
     )
 
 
@@ -111,12 +131,17 @@ def _read(
     notice: str,
     full_notice: str,
     status: list[dsn.StatusFields],
+    reading: lhost.Reading,
 ) -> tuple[str, list[Finding]]:
     """The kind of feedback and its raw findings, complaints first, auto-replies last."""
+    if reading.kind == "arf" and reading.findings:
+        return "arf", reading.findings
     if arf.is_complaint(message, parts):
         return "arf", arf.findings(message, parts)
-    if detect.is_bounce(message, parts, notice, len(notice) < len(full_notice)):
-        findings = _bounce_findings(message, parts, notice, full_notice, status)
+    # A notice in a family's own structure (SES's JSON, m-FILTER's headers) is one by itself.
+    structural = reading.self_evident and bool(reading.findings)
+    if structural or detect.is_bounce(message, parts, notice, len(notice) < len(full_notice)):
+        findings = _bounce_findings(message, parts, notice, full_notice, status, reading)
         return ("dsn", findings) if findings else ("unknown", [])
     if autoreply.is_autoreply(message, notice):
         return "autoreply", autoreply.findings(message, notice)
@@ -129,18 +154,28 @@ def _bounce_findings(
     notice: str,
     full_notice: str,
     status: list[dsn.StatusFields],
+    reading: lhost.Reading,
 ) -> list[Finding]:
-    """Status fields when there are some, completed by the notice; else the notice alone."""
+    """Status fields when there are some, completed by the family's reading of the notice.
+
+    Without status fields the family's reading stands; a notice no family reads is cut into
+    blocks by the generic reader.
+    """
     from_status = [r for s in status for r in s.recipients]
     if not from_status:
         pasted = dsn.embedded(full_notice)
         from_status = pasted.recipients if pasted else []
     from_text, preamble = _text_findings(message, parts, notice, full_notice)
     if from_status:
-        findings = _merge(from_status, from_text, preamble)
+        findings = merge.complete(from_status, [reading.findings, from_text], preamble)
     else:
-        findings = from_text or _fallback(message, parts, notice, full_notice)
+        findings = reading.findings or from_text or _fallback(message, parts, notice, full_notice)
+    for finding in findings:
+        # The step the notice names once holds for the recipients whose text names none.
+        finding.command = finding.command or reading.command
+        finding.steps_stated = reading.steps_stated
     providers.apply(findings, notice)
+    rhost.apply(findings, notice)
     _imply_actions(findings, message, notice)
     return findings
 
@@ -165,28 +200,6 @@ def _text_findings(
         # The failed recipient may also be the sender (a test sent to oneself).
         found, preamble = formats.findings(notice, _addresses(mime.header(message, "from")))
     return found, preamble
-
-
-def _merge(from_status: list[Finding], from_text: list[Finding], preamble: str) -> list[Finding]:
-    """Complete each status recipient with the notice's block about the same address."""
-    by_address = {f.address.lower(): f for f in from_text}
-    only = from_text[0] if len(from_status) == 1 and len(from_text) == 1 else None
-    for recipient in from_status:
-        block = (
-            by_address.get(recipient.address.lower())
-            or by_address.get(recipient.original_recipient.lower())
-            or only
-        )
-        if block is None:
-            recipient.context = preamble[-formats.MAX_CONTEXT :]
-            continue
-        recipient.diagnostic = recipient.diagnostic or block.diagnostic
-        recipient.command = recipient.command or block.command
-        recipient.reply_code = recipient.reply_code or block.reply_code
-        if _vague(recipient.status) and block.status and not _vague(block.status):
-            recipient.status = block.status
-        recipient.context = f"{block.diagnostic}\n{block.context}"
-    return from_status
 
 
 def _fallback(message: Message, parts: mime.Parts, notice: str, full_notice: str) -> list[Finding]:
@@ -230,10 +243,6 @@ def _senders(message: Message, parts: mime.Parts, full_notice: str) -> set[str]:
 
 def _addresses(text: str) -> set[str]:
     return {a.lower() for a in smtp.addresses(text)}
-
-
-def _vague(status: str) -> bool:
-    return not status or status.endswith(".0.0")
 
 
 def _result(finding: Finding) -> RecipientResult:

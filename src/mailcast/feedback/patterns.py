@@ -69,7 +69,8 @@ PHRASES: dict[str, list[str]] = {
         r"unable to relay|relaying mail to .{0,60} is not allowed|not allowed to relay",
         r"insecure mail relay|as a relay|not an open relay|we don'?t handle mail for",
         r"relay not permitted|relaying denied|not a gateway|not local host",
-        r"domain isn'?t in my list of allowed rcpthosts|this system is not configured to relay",
+        r"(?<!authenticate or the )domain isn'?t in my list of allowed rcpthosts",
+        r"this system is not configured to relay",
         r"requires authentication when attempting to send to a non-local",
         r"not (?:permitted|allowed) to relay|specified domain is not allowed",
     ],
@@ -98,15 +99,21 @@ PHRASES: dict[str, list[str]] = {
         r"reputation|unexpected volume or user complaints",
     ],
     "virusdetected": [
-        r"virus|malware|infected|executable (?:file|attachment)|potentially executable",
+        r"virus|malware|infected|executable (?:file|attachment)(?!s are not allowed)"
+        r"|potentially executable",
         r"mcspamsignature|security policies",
     ],
     "spamdetected": [
-        r"\bspam\b(?! ?cop)|\bube\b|\bbulk (?:e-?mail|mail)\b|unsolicited",
+        r"(?<!sending )\bspam\b(?! ?cop| ?ips)|\bube\b|\bbulk (?:e-?mail|mail)\b|unsolicited",
         r"message content rejected|content (?:filter )?reject|rejecting (?:mail |banned )?content",
         r"mail content denied|blacklisted url|\buribl\b|spam-?like",
         r"classified as (?:spam|bulk)|considered (?:as )?(?:spam|junk)|junk mail",
         r"scored? .{0,30}(?:spam )?points|spamassassin",
+        r"spamprofiler|unacceptable content|detected that this message is|bulk\.advertising",
+        r"sender domain listed at|spamming not allowed|recurrent pattern detection|antispam check",
+        r"temporarily blocked by our filter|greylisted.{0,20}please try again in|mail score \(",
+        r"help_spam_16|\bdrbl\b|5\.7\.0 reject, id=|blocked for abuse|rule imposed as .{1,80} is "
+        r"blacklisted on",
     ],
     "policyviolation": [
         r"\bpolicy (?:reasons|violation|rejection)|denied by policy|organi[sz]ational? (?:policy|"
@@ -115,6 +122,7 @@ PHRASES: dict[str, list[str]] = {
         r"content presents a potential|illegal attachment|not accepting mail with",
         r"members-only list|closed mailing list|not subscribed to this group",
         r"message given low priority|messages with multiple addresses|mass mailer",
+        r"do not accept messages containing images or other attachments",
     ],
     "contenterror": [
         r"header (?:size exceeds|error|are not accepted)|invalid mime|mime complexity",
@@ -181,7 +189,7 @@ PHRASES: dict[str, list[str]] = {
     "rejected": [
         r"sender (?:address |email address |domain |ip )?(?:rejected|refused|denied|invalid|"
         r"not (?:allowed|accepted|pre-approved))",
-        r"(?:invalid|unknown|bad|bogus|unroutable|unverified) (?:sender|mail from|"
+        r"(?:invalid|unknown|bad|bogus|unroutable|unverified) (?:sender(?! ip)|mail from|"
         r"envelope sender|return.?path|from address)",
         r"domain of sender address|sender verify failed|"
         r"can'?t determine purported responsible address",
@@ -195,6 +203,9 @@ PHRASES: dict[str, list[str]] = {
         r"emetteur invalide|not a registered gateway user|sender is spammer|sender domain is empty",
         r"empty e-?mail address|this server does not accept mail from|unsigned dsn",
         r"your (?:e-?mail )?address has been blacklisted",
+        r"administrative prohibition|backscatter protection|senderfilterconfig",
+        r"email address is not verified|sender (?:address )?(?:has been blacklisted|was rejected)",
+        r"address that has been blacklisted",
     ],
     "speeding": [
         r"please try again slower|temporarily rate limited|at a rate that prevents",
@@ -224,6 +235,9 @@ PHRASES: dict[str, list[str]] = {
         r"forbidden by your ip|suspiciously like (?:a )?spammer|listed as abusive",
         r"requires confirmation|confirm this mail server|user complaints",
         r"not allowed to send mail from",
+        r"\b5\d\d blocked\b|blocked - see|sending spam|spam ips blocked|bad ip profile",
+        r"invalid ip for sending|your access ip .{1,60} rejected|has not passed validation",
+        r"closing transmission channel|no matches to nameserver query",
     ],
     "systemfull": [
         r"mail system full|system (?:disk )?(?:is )?full|exceeded storage allocation",
@@ -254,13 +268,13 @@ PHRASES: dict[str, list[str]] = {
         r"malformed .{0,20}name server reply",
         r"unable to resolve route|unrouteable mail domain|lost connection|connection reset",
         r"could not connect and send|dns records for the destination",
-        r"host not found, try again",
+        r"host not found, try again|forwarding loop count exceeded",
     ],
     "systemerror": [
         r"system (?:config(?:uration)? )?error|server configuration error|"
         r"local configuration error",
         r"local error in processing|temporary local problem|internal (?:server )?error",
-        r"service (?:currently )?unavailable|server is misconfigured|queue file write error",
+        r"service currently unavailable|server is misconfigured|queue file write error",
         r"interrupted system call|timeout waiting for input|loops back to myself|"
         r"create a mail loop",
         r"transaction failed|could not load drd|unable to connect .{0,40}daemon|ldap server",

@@ -1,0 +1,59 @@
+"""MTA families: which software wrote a notice, and its own reading of recipients and steps.
+
+Each module of this package knows one family's layout: the lines that start its notice,
+how it lists several recipients, and where it says which SMTP step a reply answered. The
+first family that claims a notice and finds recipients in it wins; a notice no family
+claims is left to RFC 3464 fields and the generic block reader of `formats`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from mailcast.feedback.lhost import (
+    amazon_ses,
+    exchange,
+    exim,
+    fml,
+    gmail,
+    james,
+    mcafee,
+    mfilter,
+    postfix,
+    qmail,
+    sendmail,
+    unknown_mta,
+)
+from mailcast.feedback.lhost.common import Notice, Reading
+
+__all__ = ["FAMILIES", "Notice", "Reading", "read"]
+
+# Most specific first: a family recognised by a header or a JSON body before the families
+# recognised by their wording, which other software sometimes imitates.
+FAMILIES: tuple[ModuleType, ...] = (
+    amazon_ses,
+    mfilter,
+    mcafee,
+    james,
+    fml,
+    gmail,
+    postfix,
+    sendmail,
+    exim,
+    qmail,
+    exchange,
+    unknown_mta,
+)
+
+
+def read(notice: Notice) -> Reading:
+    """The reading of the first family that claims the notice and names a recipient in it."""
+    for family in FAMILIES:
+        if not family.claims(notice):
+            continue
+        reading: Reading = family.read(notice)
+        if reading.findings or reading.command:
+            reading.steps_stated = bool(family.STEPS_STATED)
+            reading.self_evident = bool(getattr(family, "SELF_EVIDENT", False))
+            return reading
+    return Reading()

@@ -1,0 +1,47 @@
+"""Apache James: the error above "Message details:", each recipient as "RCPT TO:" below it.
+
+Error message below:
+550 - Requested action not taken: no such user here
+
+Message details:
+  Subject: Nyaaan
+  MAIL FROM: shironeko@example.jp
+  RCPT TO: kijitora@example.org
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailcast.feedback import smtp
+from mailcast.feedback.lhost.common import Notice, Reading, finding
+
+NAME = "james"
+# Refusals at RCPT TO are said to be so; a user-unknown phrase with no step was not one.
+# Recognised by its headers or structure: a notice whatever its wording.
+SELF_EVIDENT = True
+STEPS_STATED = True
+_DETAILS = re.compile(r"^message details:", re.I | re.M)
+_RCPT = re.compile(r"^\s{1,20}rcpt to:\s{0,20}(.{1,4000})$", re.I | re.M)
+_PREAMBLE = re.compile(
+    r"^.{0,80}(?:error message below|mail delivery failure)[^\n]{0,200}$", re.I | re.M
+)
+
+
+def claims(notice: Notice) -> bool:
+    return (
+        notice.subject.strip() == "[BOUNCE]"
+        or ".JavaMail." in notice.raw_header("message-id")
+        or "JAMES SMTP Server" in notice.received()
+    )
+
+
+def read(notice: Notice) -> Reading:
+    details = _DETAILS.search(notice.text)
+    if details is None:
+        return Reading(NAME)
+    error = _PREAMBLE.sub(" ", notice.text[: details.start()])
+    recipients = [
+        a for m in _RCPT.finditer(notice.text[details.end() :]) for a in smtp.addresses(m.group(1))
+    ]
+    return Reading(NAME, [finding(address, error) for address in dict.fromkeys(recipients)])

@@ -1,0 +1,148 @@
+"""Sendmail (V8 and the older V5): the session transcript names each recipient and step.
+
+    ----- Transcript of session follows -----
+    ... while talking to mx.example.org.:
+    >>> RCPT To:<kijitora@example.org>
+    <<< 550 5.1.1 <kijitora@example.org>... User unknown
+    550 5.1.1 <kijitora@example.org>... User unknown
+
+Each ">>>" line is a command sent, each "<<<" line the server's reply, and a line
+"NNN <address>... text" Sendmail's verdict on one recipient. V5 sends no status part, so its
+transcript is the only list of recipients; V8 lists them in the status part too, and the
+transcript adds the step. A reply read with no command sent answered the greeting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mailcast.feedback import smtp
+from mailcast.feedback.lhost.common import ADDRESS, Notice, Reading, finding, step_named
+from mailcast.feedback.model import Finding
+
+NAME = "sendmail"
+# Refusals at RCPT TO are said to be so; a user-unknown phrase with no step was not one.
+STEPS_STATED = True
+_SUBJECT = re.compile(
+    r"see transcript for details|^returned mail:|^warning: could not send|^postmaster notify",
+    re.I,
+)
+_TRANSCRIPT = re.compile(
+    r"^[ \t]{0,20}-{3,80}[ \t]{0,20}transcript of session follows[ \t]{0,20}-{3,80}", re.I | re.M
+)
+_TALKING = re.compile(r"^[. \t]{0,20}while talking to ", re.I)
+# "550 5.1.1 <a@b>... User unknown", "<a@b>... Deferred: ...", "554 <a@b>... Remote error"
+_VERDICT = re.compile(rf"^(?:[245]\d\d[ -](?:[245]\.\d{{1,3}}\.\d{{1,3}} )?)?<({ADDRESS})>\.\.\.")
+_RCPT_TO = re.compile(rf"^>>> rcpt to:\s{{0,20}}<?({ADDRESS})>?", re.I)
+# "from <a@b>" in Sendmail's own words names the sender ("Too many hops ... from <a@b>").
+_SENDER_MENTION = re.compile(rf"\bfrom:?\s{{0,20}}<?{ADDRESS}>?", re.I)
+# The transcript ends where the returned message, a MIME boundary or the status fields start.
+_STOP = re.compile(
+    r"^[ \t]{0,20}-{3,80}.{0,40}(?:message|original|unsent)|^--\S|^content-type:|^reporting-mta:",
+    re.I,
+)
+
+
+@dataclass
+class _Recipient:
+    address: str
+    command: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Session:
+    recipients: dict[str, _Recipient] = field(default_factory=dict)
+    first_command: str = ""
+    command: str = ""  # the last command sent
+    replies: list[str] = field(default_factory=list)  # "<<<" lines since that command
+    loose: list[str] = field(default_factory=list)  # lines naming no recipient
+    senders: set[str] = field(default_factory=set)  # the MAIL From address(es)
+    answered_greeting: bool = False
+    last: _Recipient | None = None  # the recipient named last
+
+
+def claims(notice: Notice) -> bool:
+    return bool(_SUBJECT.search(notice.subject) or _TRANSCRIPT.search(notice.head))
+
+
+def read(notice: Notice) -> Reading:
+    start = _TRANSCRIPT.search(notice.body)
+    if start is None:
+        return Reading(NAME)
+    session = _Session()
+    for line in notice.body[start.end() :].split("\n")[1:]:
+        if _STOP.match(line):
+            break
+        _read_line(session, line.rstrip())
+    findings = [
+        finding(r.address, " ".join(r.lines), r.command) for r in session.recipients.values()
+    ]
+    if not findings:
+        findings = _from_loose(session)
+    command = session.first_command or ("CONN" if session.answered_greeting else "")
+    return Reading(NAME, findings, command)
+
+
+def _read_line(session: _Session, line: str) -> None:
+    stripped = line.strip()
+    if not stripped or _TALKING.match(line):
+        return
+    if stripped.startswith(">>>"):
+        _sent(session, stripped)
+        return
+    if stripped.startswith("<<<"):
+        _replied(session, stripped)
+        return
+    verdict = _VERDICT.match(stripped)
+    if verdict and verdict.group(1).lower() not in session.senders:
+        recipient = _recipient(session, verdict.group(1))
+        recipient.lines += [*session.replies, stripped]
+        session.replies = []
+        return
+    session.loose.append(stripped)
+
+
+def _sent(session: _Session, line: str) -> None:
+    step = step_named(line[3:])
+    session.command = step
+    session.replies = []
+    session.first_command = session.first_command or step
+    rcpt = _RCPT_TO.match(line)
+    if rcpt:
+        _recipient(session, rcpt.group(1))
+    elif step == "MAIL":
+        session.senders |= {a.lower() for a in smtp.addresses(line)}
+
+
+def _replied(session: _Session, line: str) -> None:
+    if not session.command:
+        session.answered_greeting = True
+    session.replies.append(line[3:].strip())
+    last = session.last
+    if session.command == "RCPT" and last is not None and last.command == "RCPT" and not last.lines:
+        # The reply to "RCPT To:<a@b>" is about that recipient.
+        last.lines.append(line[3:].strip())
+        session.replies = []
+
+
+def _recipient(session: _Session, address: str) -> _Recipient:
+    key = smtp.normalize(address).lower()
+    known = session.recipients.get(key)
+    if known is None:
+        known = _Recipient(address, session.command)
+        session.recipients[key] = known
+    session.last = known
+    return known
+
+
+def _from_loose(session: _Session) -> list[Finding]:
+    """No verdict line: the recipient named anywhere in the transcript (a V5 deferral).
+
+    Addresses in a sender's role ("MAIL From:<a@b>", "from <a@b>") are not recipients.
+    """
+    text = " ".join([*session.loose, *session.replies])
+    named = smtp.addresses(_SENDER_MENTION.sub(" ", text))
+    found = [a for a in named if a.lower() not in session.senders]
+    return [finding(found[0], text, session.command)] if found else []
