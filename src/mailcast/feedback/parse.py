@@ -162,6 +162,9 @@ def _bounce_findings(
     blocks by the generic reader.
     """
     from_status = [r for s in status for r in s.recipients]
+    if _all_delivered(from_status):
+        # Nothing for the notice's text to add to a success; most of EFS's notices are one.
+        return from_status
     if not from_status:
         pasted = dsn.embedded(full_notice)
         from_status = pasted.recipients if pasted else []
@@ -178,6 +181,13 @@ def _bounce_findings(
     rhost.apply(findings, notice)
     _imply_actions(findings, message, notice)
     return findings
+
+
+def _all_delivered(findings: list[Finding]) -> bool:
+    return bool(findings) and all(
+        f.address and f.action.lower() in classify.SUCCESS_ACTIONS and f.status.startswith("2.")
+        for f in findings
+    )
 
 
 def _imply_actions(findings: list[Finding], message: Message, notice: str) -> None:
