@@ -106,7 +106,10 @@ def _parse(raw: bytes) -> Report:
     full_notice = formats.full_text(parts.notice)
     notice = formats.notice_body(full_notice)
     status = [dsn.parse(text) for text in parts.delivery_status]
-    reading = lhost.read(lhost.Notice(message, parts, full_notice, notice))
+    reading = lhost.Reading()
+    if not _all_delivered([r for s in status for r in s.recipients]):
+        # Which MTA wrote a failure matters to read it; a success says all in its fields.
+        reading = lhost.read(lhost.Notice(message, parts, full_notice, notice))
     kind, findings = _read(message, parts, notice, full_notice, status, reading)
     found = hints.find(
         parts,
