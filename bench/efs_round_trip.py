@@ -4,7 +4,8 @@
 
 Three processes, as production runs them: `mailcast worker` sends a delivery of N messages
 in EFS mode to the sandbox MTA (a process of its own, playing a DSN for every recipient
-at once: delivered, or 5.1.1 for the `unknown` tenth of the audience), and `mailcast bounces`
+--dsn-after seconds after it took the message: delivered, or 5.1.1 for the `unknown` tenth
+of the audience), and `mailcast bounces`
 keeps the DSNs and applies them (with its consumer process). It prints the send rate, when
 the Deployment block reached its final figures (no message pending) after the send ended,
 and checks that every report was applied once and the counters equal a recount.
@@ -105,6 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--dsn-after", type=float, default=2.0, help="seconds, per DSN")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mailcast-efs-"))
@@ -116,8 +118,9 @@ def main() -> None:
         sandbox=SandboxSettings(
             port=mta_port,
             async_bounces=True,
-            success_after_seconds=0,
-            bounce_after_seconds=0,
+            # As a relay answers: the DSN a moment after it took the message.
+            success_after_seconds=args.dsn_after,
+            bounce_after_seconds=args.dsn_after,
             spread=0,
             dsn_port=bounce_port,
         ),

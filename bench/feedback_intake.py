@@ -431,9 +431,10 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
     for i, port in enumerate(ports):
         log = workdir / f"bounces-{i}.log"
         command = [sys.executable, "-m", "mailcast", "bounces", "--port", str(port)]
+        command += ["--consumers", str(args.consumers)]
         if args.profile:  # py-spy's flame graph of each receiver, all threads
             svg = workdir / f"bounces-{i}.stacks"
-            command = ["py-spy", "record", "-f", "raw", "-o", str(svg), "--", *command]
+            command = ["py-spy", "record", "-f", "raw", "--gil", "-o", str(svg), "--", *command]
         process = subprocess.Popen(
             command, env=_env(settings), stdout=log.open("wb"), stderr=subprocess.STDOUT
         )
@@ -449,7 +450,8 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         for process in receivers:
             stop(process)
     print(
-        f"DSNs: {args.n:,} over {args.connections} connections to {args.receivers} receiver(s): "
+        f"DSNs: {args.n:,} over {args.connections} connections to {args.receivers} receiver(s) "
+        f"with {args.consumers} consumer process(es) each: "
         f"accepted {args.n / (last_250 - start):,.0f}/s, "
         f"applied {args.n / (applied - start):,.0f}/s, "
         f"lag after the last 250 {applied - last_250:.2f} s"
@@ -524,6 +526,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=10_000, help="DSNs (one per message)")
     parser.add_argument("-c", "--connections", type=int, default=8)
     parser.add_argument("--receivers", type=int, default=1)
+    parser.add_argument("--consumers", type=int, default=1, help="consumer processes each")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--webhook-events", type=int, default=0)
     parser.add_argument("--per-request", type=int, default=1000)

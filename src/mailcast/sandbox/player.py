@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import heapq
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 # A DSN the bounce receiver could not take (down, 4xx) is tried again this much later (scaled).
 RETRY_SECONDS = 60.0
+# Sessions at once towards the bounce receiver, each taking at least this many DSNs.
+_SESSIONS = 8
+_SESSION_SHARE = 50
 NULL_SENDERS = frozenset({"", "<>"})
 
 
@@ -128,9 +132,18 @@ class OutcomePlayer:
         return due
 
     async def send(self, due: list[Planned]) -> list[SentNotice]:
-        """Send the DSNs over one SMTP session; what cannot be delivered now is planned again."""
+        """Send the DSNs, many at once over several SMTP sessions (as a relay's queue does);
+        what cannot be delivered now is planned again."""
         if not due:
             return []
+        size = max(_SESSION_SHARE, -(-len(due) // _SESSIONS))
+        shares = [due[i : i + size] for i in range(0, len(due), size)]  # in order, each
+        results = await asyncio.gather(*(self._send_over_one_session(s) for s in shares))
+        sent = [notice for result in results for notice in result]
+        self._record(sent)
+        return sent
+
+    async def _send_over_one_session(self, due: list[Planned]) -> list[SentNotice]:
         sent: list[SentNotice] = []
         remaining = list(due)
         try:
@@ -147,7 +160,6 @@ class OutcomePlayer:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             log.warning("sandbox: bounce receiver %s:%s: %s", self.dsn_host, self.dsn_port, error)
             self._again(remaining)
-        self._record(sent)
         return sent
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, item: Planned) -> SentNotice | None:
