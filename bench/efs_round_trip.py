@@ -14,7 +14,6 @@ and checks that every report was applied once and the counters equal a recount.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import secrets
 import signal
@@ -27,47 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from feedback_intake import check_once, cpu_seconds, stop, wait_port
+from feedback_intake import check_once, confirmed_efs_delivery, cpu_seconds, stop, wait_port
 from mailcast.config import SandboxSettings, Settings
 from send_throughput import free_port
 
 BOUNCE_DOMAIN = "bounces.efs.example"
-
-
-def prepare(settings: Settings, workdir: Path, n: int) -> int:
-    """N profiles (a tenth unknown to the sandbox) and a confirmed EFS delivery to them."""
-    from mailcast.audience.csv_import import import_profiles
-    from mailcast.audience.target import Target
-    from mailcast.context import Context
-    from mailcast.deliveries.service import DeliveryDraft, confirm_send, create_delivery
-    from mailcast.domain import FeedbackMode, Role
-    from mailcast.prepare.preparation import prepare_delivery
-    from mailcast.users.service import add_user
-
-    ctx = Context.from_settings(settings)
-    ctx.db.upgrade()
-    user = add_user(ctx.db, "bench", [Role.START], None, ctx.clock)
-    audience = workdir / "audience.csv"
-    with audience.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["email", "first_name"])
-        for i in range(n):
-            local = f"unknown{i}" if i % 10 == 0 else f"reader{i}"
-            writer.writerow([f"{local}@example.com", f"Reader{i}"])
-    import_profiles(ctx.db, audience, "efs", ctx.clock)
-    draft = DeliveryDraft(
-        name="EFS round trip",
-        subject="Hello {{ first_name }}",
-        from_addr="bench@example.com",
-        target=Target(("efs",)),
-        html="<p>Hi {{ first_name }}</p><p><a href='https://example.com/u'>unsubscribe</a></p>",
-        feedback_mode=FeedbackMode.EFS,
-    )
-    delivery_id = create_delivery(ctx, user, draft)
-    prepare_delivery(ctx, user, delivery_id)
-    confirm_send(ctx, user, delivery_id)
-    ctx.db.dispose()
-    return delivery_id
 
 
 def run_sandbox(settings: Settings) -> None:
@@ -126,7 +89,9 @@ def main() -> None:
         ),
     )
     settings.relay.port = mta_port
-    delivery_id = prepare(settings, workdir, args.n)
+    # A tenth of the audience unknown to the sandbox: their DSNs are failures.
+    locals_ = [f"unknown{i}" if i % 10 == 0 else f"reader{i}" for i in range(args.n)]
+    delivery_id = confirmed_efs_delivery(settings, workdir, locals_, "efs")
     env = os.environ | {
         "MAILCAST_DATABASE_URL": settings.database_url,
         "MAILCAST_SECRET_KEY": settings.secret_key or "",

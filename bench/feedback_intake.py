@@ -47,18 +47,14 @@ BOUNCE_DOMAIN = "bounces.bench.example"
 # --- the world: N messages sent in EFS mode, their keys --------------------------------------
 
 
-def prepare_sent(settings: Settings, workdir: Path, n: int, name: str) -> tuple[int, list[dict]]:
-    """A delivery of N messages handed to smtp-sink; each message's address and keys."""
-    from sqlalchemy import select
-
+def confirmed_efs_delivery(settings: Settings, workdir: Path, locals_: list[str], name: str) -> int:
+    """Profiles at example.com with these local parts, and a confirmed EFS delivery to them."""
     from mailcast.audience.csv_import import import_profiles
     from mailcast.audience.target import Target
     from mailcast.context import Context
     from mailcast.deliveries.service import DeliveryDraft, confirm_send, create_delivery
     from mailcast.domain import FeedbackMode, Role
     from mailcast.prepare.preparation import prepare_delivery
-    from mailcast.send.engine import send_until_idle
-    from mailcast.store.tables import messages
     from mailcast.users.service import add_user
 
     ctx = Context.from_settings(settings)
@@ -68,10 +64,10 @@ def prepare_sent(settings: Settings, workdir: Path, n: int, name: str) -> tuple[
     with audience.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["email", "first_name"])
-        writer.writerows([f"{name}{i}@example.com", f"Reader{i}"] for i in range(n))
+        writer.writerows([f"{local}@example.com", f"Reader{i}"] for i, local in enumerate(locals_))
     import_profiles(ctx.db, audience, name, ctx.clock)
     draft = DeliveryDraft(
-        name=f"intake bench {name}",
+        name=f"feedback bench {name}",
         subject="Hello {{ first_name }}",
         from_addr="bench@example.com",
         target=Target((name,)),
@@ -81,6 +77,20 @@ def prepare_sent(settings: Settings, workdir: Path, n: int, name: str) -> tuple[
     delivery_id = create_delivery(ctx, user, draft)
     prepare_delivery(ctx, user, delivery_id)
     confirm_send(ctx, user, delivery_id)
+    ctx.db.dispose()
+    return delivery_id
+
+
+def prepare_sent(settings: Settings, workdir: Path, n: int, name: str) -> tuple[int, list[dict]]:
+    """A delivery of N messages handed to smtp-sink; each message's address and keys."""
+    from sqlalchemy import select
+
+    from mailcast.context import Context
+    from mailcast.send.engine import send_until_idle
+    from mailcast.store.tables import messages
+
+    delivery_id = confirmed_efs_delivery(settings, workdir, [f"{name}{i}" for i in range(n)], name)
+    ctx = Context.from_settings(settings)
     send_until_idle(ctx)
     query = select(messages.c.id, messages.c.address, messages.c.message_id_header).where(
         messages.c.delivery_id == delivery_id
