@@ -347,3 +347,58 @@ def test_deliveries_create_inline_css_sets_the_option(
     with ctx.db.read() as conn:
         shown = {k: delivery_store.get_delivery(conn, v)["inline_css"] for k, v in created.items()}
     assert shown == {False: False, True: True}
+
+
+def test_deliveries_create_sets_the_tracking_options_and_approval(
+    cli: CliRunner, ctx: Context, tmp_path: Path
+) -> None:
+    marie = _add_user(cli, "marie", Role.PREPARE)
+    _one_profile_in_news(cli, tmp_path)
+    output = _ok(
+        cli,
+        *("deliveries", "create", "--token", marie, "--name", "x", "--subject", "x"),
+        *("--from", "n@example.com", "--list", "news"),
+        *("--no-track-opens", "--no-track-clicks", "--approval"),
+    )
+    match = re.search(r"delivery (\d+) created", output)
+    assert match, output
+    with ctx.db.read() as conn:
+        row = delivery_store.get_delivery(conn, int(match[1]))
+    assert (row["track_opens"], row["track_clicks"], row["approval_required"]) == (
+        False,
+        False,
+        True,
+    )
+
+
+def test_an_admin_unsubscribes_and_resubscribes_a_profile_with_a_reason(
+    cli: CliRunner, ctx: Context, tmp_path: Path
+) -> None:
+    from mailcast.audience.subscriptions import subscription_changes
+    from mailcast.store.history import profile_by_address
+
+    _ok(
+        cli,
+        "profiles",
+        "import",
+        str(_write(tmp_path / "p.csv", "email\nann@example.com\n")),
+        "--list",
+        "news",
+    )
+    marie, ada = _add_user(cli, "marie", Role.PREPARE), _add_user(cli, "ada", Role.ADMIN)
+    refused = _run(
+        cli, "profiles", "unsubscribe", "--token", marie, "ann@example.com", "--reason", "x"
+    )
+    assert refused.exit_code == 3 and "the role 'admin' is missing" in refused.output
+    done = _ok(
+        cli, "profiles", "unsubscribe", "--token", ada, "ANN@example.com", "--reason", "phone"
+    )
+    assert "unsubscribed: phone" in done
+    again = _run(cli, "profiles", "unsubscribe", "--token", ada, "ann@example.com", "--reason", "x")
+    assert again.exit_code == 1 and "unsubscribed already" in again.output
+    _ok(cli, "profiles", "resubscribe", "--token", ada, "ann@example.com", "--reason", "shop")
+    with ctx.db.read() as conn:
+        profile = profile_by_address(conn, "ann@example.com")
+    assert profile is not None and profile["email_subscribed"]
+    changes = subscription_changes(ctx, profile["id"])
+    assert [(c.subscribed, c.reason) for c in changes] == [(True, "shop"), (False, "phone")]

@@ -341,6 +341,8 @@ class Action(StrEnum):
     MANAGE_SETTINGS = "manage_settings"
     MANAGE_QUARANTINE = "manage_quarantine"
     IMPORT_PROFILES = "import_profiles"
+    # An operator's unsubscribe or resubscribe: unsubscribed is on the denylist (admins').
+    CHANGE_SUBSCRIPTION = "change_subscription"
     READ_LOGS = "read_logs"
 
 
@@ -362,6 +364,7 @@ REQUIRED_ROLE: dict[Action, Role] = {
     Action.MANAGE_SETTINGS: Role.ADMIN,
     Action.MANAGE_QUARANTINE: Role.ADMIN,
     Action.IMPORT_PROFILES: Role.PREPARE,
+    Action.CHANGE_SUBSCRIPTION: Role.ADMIN,
     Action.READ_LOGS: Role.PREPARE,
 }
 

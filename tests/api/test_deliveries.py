@@ -269,3 +269,30 @@ def test_inline_css_is_an_option_of_the_delivery_seen_in_preview_and_proofs(
     assert isinstance(proof, EmailMessage)
     body = proof.get_body(("html",))
     assert body is not None and '<p style="color: #c00;">Hi' in str(body.get_content())
+
+
+def test_tracking_options_and_approval_are_the_deliverys_own_and_copied(world: World) -> None:
+    marie = world["marie"]
+    default = _create(world)
+    assert (default["track_opens"], default["track_clicks"], default["approval_required"]) == (
+        True,
+        True,
+        None,
+    )
+    created = _create(world, track_opens=False, track_clicks=False, approval_required=True)
+    path = f"/api/deliveries/{created['id']}"
+    assert (created["track_opens"], created["track_clicks"], created["approval_required"]) == (
+        False,
+        False,
+        True,
+    )
+
+    edited = marie.patch(path, json={"track_clicks": True, "approval_required": None}).json()
+    assert (edited["track_opens"], edited["track_clicks"], edited["approval_required"]) == (
+        False,
+        True,
+        None,
+    )
+    copy = marie.post(f"{path}/duplicate", json={"name": "again"}).json()
+    assert (copy["track_opens"], copy["track_clicks"]) == (False, True)
+    assert_problem(marie.patch(path, json={"track_opens": None}), 422)

@@ -110,3 +110,25 @@ def test_a_blank_list_name_is_a_422(world: World) -> None:
     response = world["marie"].post("/api/profiles", json={"email": "x@example.com", "lists": [" "]})
     assert "blank" in assert_problem(response, 422)["detail"]
     assert_problem(_import(world, b"email\nx@example.com\n", list_name="  "), 422)
+
+
+def test_an_admin_unsubscribes_a_profile_saying_why_and_it_reads_unsubscribed(
+    world: World,
+) -> None:
+    world.audience()
+    marie, ada = world["marie"], world["ada"]
+    [profile, *_] = marie.get("/api/profiles").json()["items"]
+    path = f"/api/profiles/{profile['id']}/subscription"
+    blank = ada.put(path, json={"subscribed": False, "reason": ""})
+    assert blank.status_code == 422
+    done = ada.put(path, json={"subscribed": False, "reason": "asked by phone"})
+    assert done.status_code == 200, done.text
+    assert done.json() | {"at": None} == {
+        "subscribed": False,
+        "reason": "asked by phone",
+        "changed_by": "ada",
+        "at": None,
+    }
+    assert marie.get(f"/api/profiles/{profile['id']}").json()["email_subscribed"] is False
+    twice = ada.put(path, json={"subscribed": False, "reason": "again"})
+    assert "unsubscribed already" in assert_problem(twice, 422)["detail"]

@@ -76,3 +76,22 @@ def test_without_confirmation_the_creator_needs_start_deliveries(world: World) -
     refused = world["marie"].post("/api/recurring", json=unconfirmed)
     assert assert_problem(refused, 403)["missing_role"] == "start_deliveries"
     assert world["sam"].post("/api/recurring", json=unconfirmed).status_code == 201
+
+
+def test_a_recurring_delivery_is_edited_as_a_whole_with_the_roles_of_creating_it(
+    world: World,
+) -> None:
+    world.audience()
+    created = world["marie"].post("/api/recurring", json=DAILY).json()
+    weekly = {**DAILY, "subject": "Weekly", "recurrence": "0 9 * * MON"}
+    edited = world["marie"].put(f"/api/recurring/{created['id']}", json=weekly)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["template"]["subject"] == "Weekly"
+    assert edited.json()["recurrence"] == "0 9 * * MON"
+    # 5 January 2026 is a Monday, 10:00 in Paris: next Monday 9:00 in Paris is 8:00 UTC.
+    assert edited.json()["next_occurrence_at"] == "2026-01-12T08:00:00Z"
+    unconfirmed = {**weekly, "confirm_before_send": False}
+    refused = world["marie"].put(f"/api/recurring/{created['id']}", json=unconfirmed)
+    assert assert_problem(refused, 403)["missing_role"] == "start_deliveries"
+    missing = world["marie"].put("/api/recurring/999", json=weekly)
+    assert missing.status_code == 404

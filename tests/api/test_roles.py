@@ -20,6 +20,7 @@ from mailcast.context import Context
 from mailcast.domain import ALSO_ALLOWED, Action, AddressStatus, Role, effective_roles
 from mailcast.sandbox.mta import SandboxMTA
 from mailcast.store.addresses import set_address_status
+from mailcast.store.profiles import profiles_page
 from mailcast.users.service import list_tokens, set_disabled
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -91,6 +92,13 @@ def _audience(world: World) -> Params:
     return {}
 
 
+def _profile(world: World) -> Params:
+    world.audience()
+    with world.ctx.db.read() as conn:
+        [first, *_] = profiles_page(conn)
+    return {"profile_id": first["id"]}
+
+
 def _quarantined(world: World) -> Params:
     world.quarantine("gone@example.com")
     return {}
@@ -114,6 +122,7 @@ CASES = [
         _delivery(World.draft),
         _json({"subject": "Changed"}),
     ),
+    Case("DELETE", "/api/deliveries/{delivery_id}", Role.PREPARE, _delivery(World.draft)),
     Case("POST", "/api/deliveries/{delivery_id}/prepare", Role.PREPARE, _delivery(World.draft)),
     Case(
         "POST",
@@ -193,6 +202,20 @@ CASES = [
         },
     ),
     Case("POST", "/api/recurring", Role.PREPARE, _audience, _json(NEW_RECURRING)),
+    Case(
+        "PUT",
+        "/api/recurring/{recurring_id}",
+        Role.PREPARE,
+        lambda world: {"recurring_id": world.recurring()},
+        _json(NEW_RECURRING),
+    ),
+    Case(
+        "PUT",
+        "/api/profiles/{profile_id}/subscription",
+        Role.ADMIN,
+        _profile,
+        _json({"subscribed": False, "reason": "asked by phone"}),
+    ),
     Case(
         "PUT",
         "/api/recurring/{recurring_id}/active",

@@ -325,3 +325,43 @@ def test_a_tracking_base_url_that_is_no_web_address_is_refused(
     assert [f.message for f in result.findings if f.level == "error"] == [
         f"the tracking base URL must be an http(s) address, not {base_url!r}"
     ]
+
+
+# --- a delivery's tracking options --------------------------------------------------------
+
+
+def _untracked(html_body: str, *, opens: bool, clicks: bool) -> Composer:
+    content = DeliveryContent(
+        9,
+        "Hello",
+        "news@example.com",
+        None,
+        html_body,
+        "Hi",
+        track_opens=opens,
+        track_clicks=clicks,
+    )
+    return Composer(content, ENVELOPE, LinkTracker(TOKENS, BASE + "/", "bottom"))
+
+
+def test_without_click_tracking_links_stay_as_written_and_the_pixel_is_still_there() -> None:
+    body = '<html><body><a href="https://example.com/a">a</a></body></html>'
+
+    message, html_body, _ = _parts(
+        _untracked(body, opens=True, clicks=False).compose(ANN, NOW).data
+    )
+
+    assert [m.group(2) for m in _HREF.finditer(html_body)] == ["https://example.com/a"]
+    [pixel] = [m.group(0) for m in _TRACKED.finditer(html_body)]
+    assert _verified(pixel, TokenKind.OPEN).message_id == 77
+    assert _verified(_list_unsubscribe(message)[0], TokenKind.UNSUBSCRIBE).message_id == 77
+
+
+def test_without_open_tracking_no_pixel_is_added_and_links_are_still_tracked() -> None:
+    body = '<html><body><a href="https://example.com/a">a</a></body></html>'
+
+    html_body = _parts(_untracked(body, opens=False, clicks=True).compose(ANN, NOW).data)[1]
+
+    kinds = [m["kind"] for m in _TRACKED.finditer(html_body)]
+    assert kinds == [TokenKind.CLICK.value]
+    assert "<img" not in html_body

@@ -18,11 +18,11 @@ from typer.testing import CliRunner, Result
 from conftest import Scenario
 from mailcast.cli import EXIT_REFUSED, app
 from mailcast.context import Context
-from mailcast.deliveries.service import confirm_send
-from mailcast.domain import STIBEE_LABELS, DeliveryState
+from mailcast.deliveries.service import confirm_send, duplicate_delivery
+from mailcast.domain import STIBEE_LABELS, DeliveryState, Role
 from mailcast.send.engine import send_until_idle
 from mailcast.store import deliveries as delivery_store
-from mailcast.users.service import User, create_token
+from mailcast.users.service import User, add_user, create_token
 
 CREATED = re.compile(r"delivery (\d+) created")
 
@@ -162,3 +162,24 @@ def test_the_list_shows_each_state_in_its_colour_with_stibee_words(
 
 def _coloured(text: str, colour: str) -> str:
     return Style(color=colour).render(text, color_system=ColorSystem.EIGHT_BIT)
+
+
+def test_delete_a_draft_and_only_a_draft(
+    ctx: Context, cli: CliRunner, scenario: Scenario, marie: User
+) -> None:
+    scenario.audience(["a@example.com"])
+    draft, prepared = scenario.delivery(), scenario.prepared()
+    copy_id = duplicate_delivery(ctx, marie, draft)  # a copy outlives its original
+    approver = add_user(ctx.db, "ann", [Role.APPROVE], None, ctx.clock)
+
+    refused = _run(cli, "deliveries", "delete", str(draft), "--token", _token(ctx, approver))
+    not_draft = _run(cli, "deliveries", "delete", str(prepared), "--token", _token(ctx, marie))
+    deleted = _run(cli, "deliveries", "delete", str(draft), "--token", _token(ctx, marie))
+
+    assert refused.exit_code == EXIT_REFUSED and "prepare_deliveries" in refused.output
+    assert not_draft.exit_code != 0 and "only a draft can be deleted" in not_draft.output
+    assert deleted.exit_code == 0, deleted.output
+    assert f"delivery {draft} deleted" in deleted.output
+    with ctx.db.read() as conn:
+        assert [row["id"] for row in delivery_store.list_deliveries(conn)] == [copy_id, prepared]
+    assert _row(ctx, copy_id)["copied_from_id"] is None

@@ -143,3 +143,27 @@ def test_without_the_setting_a_prepared_delivery_is_confirmed_without_approval(
 
     assert _state(ctx, delivery_id) is S.READY
     assert confirm_send(ctx, sam, delivery_id) is S.SENDING
+
+
+@pytest.mark.parametrize(
+    ("by_settings", "own", "expected"),
+    [
+        (False, True, S.PENDING_APPROVAL),
+        (True, False, S.READY),
+        (True, None, S.PENDING_APPROVAL),
+        (False, None, S.READY),
+    ],
+)
+def test_a_delivery_may_ask_for_approval_or_not_whatever_the_settings_say(
+    ctx: Context,
+    scenario: Scenario,
+    by_settings: bool,
+    own: bool | None,
+    expected: DeliveryState,
+) -> None:
+    ctx.settings.approval_required = by_settings
+    scenario.audience(["a@example.com"])
+    delivery_id = scenario.delivery()
+    edit_delivery(ctx, scenario.author, delivery_id, approval_required=own)
+
+    assert prepare_delivery(ctx, scenario.author, delivery_id).state is expected

@@ -77,6 +77,20 @@ def test_short_passwords_are_refused(db: Database, clock: ManualClock) -> None:
         add_user(db, "alice", [], "short", clock)
 
 
+def test_a_password_or_a_token_label_too_long_is_refused_for_every_caller(
+    db: Database, clock: ManualClock
+) -> None:
+    with pytest.raises(UserError, match="a password has at most 1000 characters"):
+        add_user(db, "alice", [], "x" * 1001, clock)
+    alice = add_user(db, "alice", [], "x" * 1000, clock)
+    with pytest.raises(UserError, match="a password has at most 1000 characters"):
+        set_password(db, "alice", "y" * 1001)
+    with pytest.raises(UserError, match="a token's label has at most 100 characters"):
+        create_token(db, alice, "l" * 101, clock)
+    create_token(db, alice, "l" * 100, clock)
+    assert len(list_tokens(db, "alice")) == 1
+
+
 def test_set_roles_replaces_them(db: Database, clock: ManualClock) -> None:
     add_user(db, "bob", [Role.PREPARE], None, clock)
     assert set_roles(db, "bob", [Role.ADMIN, Role.APPROVE]).roles == {Role.ADMIN, Role.APPROVE}

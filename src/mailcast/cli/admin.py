@@ -10,6 +10,8 @@ import typer
 from rich.markup import escape
 
 from mailcast.cli._shared import (
+    Token,
+    acting_user,
     context,
     database_errors,
     err,
@@ -19,6 +21,9 @@ from mailcast.cli._shared import (
 )
 from mailcast.domain import Role
 from mailcast.users import service as users
+
+_Email = Annotated[str, typer.Argument(help="The profile's email address.")]
+_Reason = Annotated[str, typer.Option("--reason", help="Why: kept with the change.")]
 
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 profiles_app = typer.Typer(help="Profiles and lists.", no_args_is_help=True)
@@ -70,6 +75,40 @@ def profiles_history(
     with service_errors():
         history = profile_history(context(), email)
     out.print(history_table(history))
+
+
+@profiles_app.command("unsubscribe")
+def profiles_unsubscribe(token: Token, email: _Email, reason: _Reason) -> None:
+    """Unsubscribe the profile (role admin); the reason is kept with the change."""
+    _subscription(token, email, False, reason)
+
+
+@profiles_app.command("resubscribe")
+def profiles_resubscribe(token: Token, email: _Email, reason: _Reason) -> None:
+    """Subscribe the profile again (role admin); the reason is kept with the change."""
+    _subscription(token, email, True, reason)
+
+
+def _subscription(token: str, email: str, subscribed: bool, reason: str) -> None:
+    from mailcast.audience.subscriptions import SubscriptionError, set_subscription
+    from mailcast.stats.history import UnknownProfile
+    from mailcast.store.history import profile_by_address
+
+    ctx = context()
+    with service_errors():
+        user = acting_user(ctx, token)
+        with ctx.db.read() as conn:
+            profile = profile_by_address(conn, email)
+        if profile is None:
+            raise UnknownProfile(email)
+        try:
+            set_subscription(ctx, user, profile["id"], subscribed, reason)
+        except SubscriptionError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(1) from None
+    out.print(
+        f"{escape(email)} {'resubscribed' if subscribed else 'unsubscribed'}: {escape(reason)}"
+    )
 
 
 @users_app.command("add")

@@ -1,4 +1,4 @@
-"""Delivery commands: create, prepare, confirm, pause, stop, cancel, copy, follow, stats."""
+"""Delivery commands: create, prepare, confirm, pause, stop, cancel, copy, delete, follow, stats."""
 
 from __future__ import annotations
 
@@ -64,6 +64,20 @@ def deliveries_create(
     timezone: Annotated[
         str | None, typer.Option(help="IANA time zone of the send date (Europe/Paris).")
     ] = None,
+    track_opens: Annotated[
+        bool, typer.Option("--track-opens/--no-track-opens", help="An open pixel in the HTML.")
+    ] = True,
+    track_clicks: Annotated[
+        bool,
+        typer.Option("--track-clicks/--no-track-clicks", help="Links through the click tracker."),
+    ] = True,
+    approval: Annotated[
+        bool | None,
+        typer.Option(
+            "--approval/--no-approval",
+            help="Approval after preparation. Default: as the settings' approval_required.",
+        ),
+    ] = None,
 ) -> None:
     """Create a delivery in draft; with a future send date, confirming it schedules it."""
     ctx = context()
@@ -80,6 +94,9 @@ def deliveries_create(
         relays=relays or None,
         send_at=_send_date(send_at),
         send_timezone=timezone,
+        track_opens=track_opens,
+        track_clicks=track_clicks,
+        approval_required=approval,
     )
     with service_errors():
         delivery_id = deliveries.create_delivery(ctx, acting_user(ctx, token), draft)
@@ -144,6 +161,15 @@ def deliveries_cancel_schedule(token: Token, delivery_id: DeliveryId) -> None:
     out.print(
         f"delivery {delivery_id}: schedule cancelled, {render.state_label(DeliveryState.DRAFT)}"
     )
+
+
+@deliveries_app.command("delete")
+def deliveries_delete(token: Token, delivery_id: DeliveryId) -> None:
+    """Delete a draft, its proofs and any earlier preparation (role prepare_deliveries)."""
+    ctx = context()
+    with service_errors():
+        deliveries.delete_delivery(ctx, acting_user(ctx, token), delivery_id)
+    out.print(f"delivery {delivery_id} deleted")
 
 
 @deliveries_app.command("duplicate")

@@ -33,6 +33,8 @@ class DeliveryContent:
     html: str
     text: str
     inline_css: bool = False
+    track_opens: bool = True
+    track_clicks: bool = True
 
     @classmethod
     def of_delivery(
@@ -48,6 +50,9 @@ class DeliveryContent:
             html=row["html_template"],
             text=row["text_template"],
             inline_css=row["inline_css"],
+            # A query of another table's content (a proof's) may not name them: tracked.
+            track_opens=row.get("track_opens", True),
+            track_clicks=row.get("track_clicks", True),
         )
 
 
@@ -102,7 +107,13 @@ class Composer:
         self.html_links = InstrumentedHtml(self.styled.source, (), ())
         self._preview: MessageLinks | None = None
         if tracker is not None:
-            self.html_links = tracker.instrument(self.styled.source, content.subject, content.text)
+            self.html_links = tracker.instrument(
+                self.styled.source,
+                content.subject,
+                content.text,
+                clicks=content.track_clicks,
+                opens=content.track_opens,
+            )
             self._preview = tracker.preview(self.html_links)
         if self.html_links.source != content.html:
             self.templates = CompiledContent(

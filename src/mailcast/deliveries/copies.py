@@ -22,6 +22,9 @@ COPIED_COLUMNS = (
     "validity_hours",
     "proof_addresses",
     "relays",
+    "track_opens",
+    "track_clicks",
+    "approval_required",
 )
 
 _NAME_LENGTH = 200  # deliveries.name

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import RowMapping
+from sqlalchemy import Connection, RowMapping
 
 from mailcast.audience.target import Target, validate_target
 from mailcast.compose.mime import check_header_value
@@ -20,6 +20,7 @@ from mailcast.deliveries.errors import DeliveryError
 from mailcast.deliveries.relays import check_relay_names
 from mailcast.deliveries.schedule import cancel_schedule, rescheduled, send_moment, zone_of
 from mailcast.domain import EDITABLE_STATES, Action, DeliveryState, FeedbackMode, PauseCause
+from mailcast.store import counters as counter_store
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import messages as message_store
 from mailcast.users.service import User, authorize
@@ -31,6 +32,7 @@ __all__ = [
     "cancel_schedule",
     "confirm_send",
     "create_delivery",
+    "delete_delivery",
     "duplicate_delivery",
     "edit_delivery",
     "pause_delivery",
@@ -56,6 +58,9 @@ class DeliveryDraft:
     send_timezone: str | None = None
     validity_hours: float | None = None
     relays: list[str] | None = None  # by name; None: every relay of the settings
+    track_opens: bool = True  # the open pixel
+    track_clicks: bool = True  # links rewritten to pass through the click tracker
+    approval_required: bool | None = None  # None: as the settings' approval_required
 
 
 def create_delivery(ctx: Context, user: User, draft: DeliveryDraft) -> int:
@@ -82,6 +87,9 @@ def _columns(ctx: Context, draft: DeliveryDraft, user: User) -> dict[str, Any]:
         "send_timezone": draft.send_timezone,
         "validity_hours": round(draft.validity_hours or ctx.settings.validity_hours),
         "relays": check_relay_names(ctx.settings, draft.relays),
+        "track_opens": draft.track_opens,
+        "track_clicks": draft.track_clicks,
+        "approval_required": draft.approval_required,
         "created_by": user.id,
     }
 
@@ -103,7 +111,11 @@ EDITABLE_FIELDS = {
     "text": "text_template",
     "inline_css": "inline_css",
     "target_limit": "target_limit",
+    "feedback_mode": "feedback_mode",
     "relays": "relays",
+    "track_opens": "track_opens",
+    "track_clicks": "track_clicks",
+    "approval_required": "approval_required",
 }
 SCHEDULE_FIELDS = ("send_at", "send_timezone")
 
@@ -116,6 +128,10 @@ def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) ->
         values["target"] = changes["target"].to_json()
     if "relays" in changes:
         values["relays"] = check_relay_names(ctx.settings, changes["relays"])
+    if changes.get("validity_hours") is not None:  # stored in whole hours, as at creation
+        values["validity_hours"] = round(changes["validity_hours"])
+    if "feedback_mode" in changes:
+        values["feedback_mode"] = changes["feedback_mode"] or ctx.settings.feedback_mode
     _check_headers(values.get("subject", ""), values.get("from_addr", ""), values.get("reply_to"))
     zone_of(changes.get("send_timezone"))
     now = ctx.clock.now()
@@ -138,6 +154,22 @@ def edit_delivery(ctx: Context, user: User, delivery_id: int, **changes: Any) ->
             approved_version=None,
             approved_by=None,
         )
+
+
+def delete_delivery(ctx: Context, user: User, delivery_id: int) -> None:
+    """Delete a draft, with what an earlier preparation or its proofs left behind.
+
+    Only a draft: a delivery that was prepared, confirmed or sent is part of the record (its
+    logs and KPIs); it is stopped or left to finish instead.
+    """
+    authorize(user, Action.DELETE_DELIVERY)
+    with ctx.db.write() as conn:
+        current = delivery_store.get_delivery(conn, delivery_id, for_update=True)
+        if current["state"] != DeliveryState.DRAFT:
+            raise DeliveryError(
+                f"only a draft can be deleted; this delivery is '{current['state']}'"
+            )
+        delivery_store.delete_delivery(conn, delivery_id)
 
 
 def approve_delivery(ctx: Context, user: User, delivery_id: int, approve: bool = True) -> None:
@@ -166,6 +198,7 @@ def confirm_send(ctx: Context, user: User, delivery_id: int) -> DeliveryState:
     with ctx.db.write() as conn:
         current = delivery_store.get_delivery(conn, delivery_id, for_update=True)
         _check_confirmable(ctx, current)
+        require_recipients(conn, delivery_id)
         send_at = current["send_at"]
         if send_at is not None and send_at > now:
             target, start = DeliveryState.SCHEDULED, send_at
@@ -194,6 +227,15 @@ def _check_confirmable(ctx: Context, delivery: RowMapping) -> None:
     elif delivery["state"] not in (DeliveryState.READY, DeliveryState.APPROVED):
         raise DeliveryError(
             f"a delivery in state '{delivery['state']}' cannot be confirmed; prepare it first"
+        )
+
+
+def require_recipients(conn: Connection, delivery_id: int) -> None:
+    """Refuse to confirm a delivery with no message to send (it would read "sent" at once)."""
+    if counter_store.read_counts(conn, delivery_id).to_deliver == 0:
+        raise DeliveryError(
+            "the delivery has no recipient: 0 messages to deliver. Check its target and its"
+            " exclusion log, then prepare it again"
         )
 
 

@@ -115,13 +115,19 @@ def _conclude(
                 preparation_log=log,
                 prepared_version=delivery["version"],
             )
-            if ctx.settings.approval_required:
+            if approval_required(ctx, delivery):
                 row = delivery_store.move_delivery(
                     conn, delivery_id, DeliveryState.PENDING_APPROVAL, now
                 )
     return PreparationResult(
         delivery_id, DeliveryState(row["state"]), tally.to_deliver, dict(tally.excluded), findings
     )
+
+
+def approval_required(ctx: Context, delivery: RowMapping) -> bool:
+    """The delivery's own choice, else the settings'."""
+    own = delivery["approval_required"]
+    return ctx.settings.approval_required if own is None else bool(own)
 
 
 def _stopped(ctx: Context, delivery_id: int) -> PreparationResult:

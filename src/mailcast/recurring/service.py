@@ -1,4 +1,4 @@
-"""Recurring deliveries: create, read, switch on and off, and confirm an occurrence.
+"""Recurring deliveries: create, edit, read, switch on and off, and confirm an occurrence.
 
 Confirmation (seed: "a recurring delivery without an aggregation period can ask for a
 confirmation before it is sent"): with aggregation `none`, every occurrence's delivery waits
@@ -19,7 +19,7 @@ from mailcast.audience.target import Target, validate_target
 from mailcast.compose.mime import check_header_value
 from mailcast.context import Context
 from mailcast.deliveries.relays import check_relay_names
-from mailcast.deliveries.service import DeliveryDraft, DeliveryError
+from mailcast.deliveries.service import DeliveryDraft, DeliveryError, require_recipients
 from mailcast.domain import Action, Aggregation, DeliveryState, FeedbackMode, OccurrenceOutcome
 from mailcast.recurring.periods import period_end
 from mailcast.recurring.recurrence import Recurrence, RecurrenceError, parse_recurrence, zone_named
@@ -97,6 +97,36 @@ def create_recurring(ctx: Context, user: User, spec: RecurringSpec) -> int:
         return store.insert_recurring(conn, values, now)
 
 
+def edit_recurring(ctx: Context, user: User, recurring_id: int, spec: RecurringSpec) -> Recurring:
+    """Replace the template and the recurrence; the deliveries already created keep theirs.
+
+    The same roles as creating: without confirmation, its occurrences start without anyone
+    confirming them, so whoever switches confirmation off must hold start_deliveries.
+    """
+    authorize(user, Action.EDIT_DELIVERY)
+    if not spec.confirm_before_send:
+        authorize(user, Action.CONFIRM_SEND)
+    now = ctx.clock.now()
+    recurrence = _recurrence(spec.recurrence, spec.timezone, now)
+    _check_template(spec.template)
+    template = replace(spec.template, relays=check_relay_names(ctx.settings, spec.template.relays))
+    with ctx.db.write() as conn:
+        row = store.get_recurring(conn, recurring_id, for_update=True)
+        validate_target(conn, template.target)
+        values: dict[str, Any] = {
+            "name": template.name,
+            "template": template_json(template),
+            "recurrence": recurrence.text,
+            "timezone": spec.timezone,
+            "aggregation": spec.aggregation,
+            "confirm_before_send": spec.confirm_before_send,
+        }
+        if row["active"]:  # the next occurrence follows the new recurrence
+            values["next_occurrence_at"] = recurrence.next_after(now)
+        store.update_recurring(conn, recurring_id, now, **values)
+        return _recurring(store.get_recurring(conn, recurring_id))
+
+
 def get_recurring(ctx: Context, recurring_id: int) -> Recurring:
     with ctx.db.read() as conn:
         return _recurring(store.get_recurring(conn, recurring_id))
@@ -132,18 +162,16 @@ def occurrences_of(ctx: Context, recurring_id: int) -> list[Occurrence]:
 
 
 def confirm_occurrence(ctx: Context, user: User, delivery_id: int) -> DeliveryState:
-    """Start an occurrence's delivery that waits for confirmation (role start_deliveries)."""
+    """Start an occurrence's delivery that waits for confirmation, or that was approved
+    (an occurrence that needed approval waits for no one else once approved)."""
     authorize(user, Action.CONFIRM_OCCURRENCE)
     now = ctx.clock.now()
     with ctx.db.write() as conn:
         delivery = delivery_store.get_delivery(conn, delivery_id, for_update=True)
         if delivery["recurring_id"] is None:
             raise RecurringError(f"delivery {delivery_id} is not an occurrence of a recurring one")
-        if delivery["state"] != DeliveryState.PENDING_CONFIRMATION:
-            raise RecurringError(
-                f"delivery {delivery_id} is '{delivery['state']}': only an occurrence "
-                f"waiting for confirmation can be confirmed"
-            )
+        _check_confirmable(delivery)
+        require_recipients(conn, delivery_id)
         recurring = store.get_recurring(conn, delivery["recurring_id"])
         delivery_store.move_delivery(
             conn,
@@ -156,6 +184,18 @@ def confirm_occurrence(ctx: Context, user: User, delivery_id: int) -> DeliverySt
             validity_ends_at=validity_end(delivery, recurring, now),
         )
     return DeliveryState.SENDING
+
+
+def _check_confirmable(delivery: RowMapping) -> None:
+    state = delivery["state"]
+    approved = state == DeliveryState.APPROVED and (
+        delivery["approved_version"] == delivery["version"] == delivery["prepared_version"]
+    )
+    if state != DeliveryState.PENDING_CONFIRMATION and not approved:
+        raise RecurringError(
+            f"delivery {delivery['id']} is '{state}': only an occurrence waiting for "
+            "confirmation, or approved, can be confirmed"
+        )
 
 
 def validity_end(delivery: RowMapping, recurring: RowMapping, now: dt.datetime) -> dt.datetime:
@@ -208,6 +248,9 @@ def template_json(draft: DeliveryDraft) -> dict[str, Any]:
         "feedback_mode": draft.feedback_mode,
         "validity_hours": draft.validity_hours,
         "relays": draft.relays,
+        "track_opens": draft.track_opens,
+        "track_clicks": draft.track_clicks,
+        "approval_required": draft.approval_required,
     }
 
 

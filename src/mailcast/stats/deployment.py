@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import RowMapping
+from sqlalchemy import Connection, RowMapping
 
 from mailcast.context import Context
 from mailcast.domain import (
@@ -56,35 +56,55 @@ class Deployment:
 
     @property
     def progress(self) -> float:
-        """Share of the messages to deliver that have been processed (or will never be)."""
-        done = self.counts.processed + self.counts.not_sent
-        return done / self.counts.to_deliver if self.counts.to_deliver else 1.0
+        """Share of the messages to deliver that were processed (or dropped by an opt-out).
+
+        A stopped send or one ended by an error shows what it processed, not the messages it
+        gave up; a delivery with nothing to deliver shows nothing done (0), never 100 %.
+        """
+        done = self.counts.processed
+        if self.state not in CUT_SHORT:
+            done += self.counts.not_sent  # recipients who opted out during the send
+        return done / self.counts.to_deliver if self.counts.to_deliver else 0.0
+
+    @property
+    def live_kpis(self) -> Kpis:
+        """The KPIs with the live unique opens and clicks, beside the shown snapshot's."""
+        return kpis(self.counts)
+
+
+# States whose remaining messages were given up: their progress is what they processed.
+CUT_SHORT = frozenset({DeliveryState.STOPPED, DeliveryState.ERROR, DeliveryState.SKIPPED})
 
 
 def deployment(ctx: Context, delivery_id: int) -> Deployment:
     with ctx.db.read() as conn:
-        delivery = delivery_store.get_delivery(conn, delivery_id)
-        counts = counter_store.read_counts(conn, delivery_id)
-        shown_opens, shown_clicks, refreshed_at = stats_store.shown_rates(conn, delivery_id)
-        shown = dataclasses.replace(counts, unique_opens=shown_opens, unique_clicks=shown_clicks)
-        paused = delivery["state"] == DeliveryState.PAUSED
-        return Deployment(
-            delivery_id=delivery_id,
-            name=delivery["name"],
-            state=DeliveryState(delivery["state"]),
-            counts=counts,
-            kpis=kpis(shown),
-            excluded=counter_store.excluded_count(conn, delivery_id),
-            exclusions=delivery_store.exclusion_counts(conn, delivery_id),
-            in_flight=message_store.count_in_flight(conn, delivery_id),
-            error_reason=delivery["error_reason"],
-            rates_refreshed_at=refreshed_at,
-            only_retries_left=bool(message_store.only_retries_left(conn, [delivery_id])),
-            relayed_more_than_once=message_store.count_relayed_more_than_once(conn, delivery_id),
-            pause_reason=delivery["pause_reason"] if paused else None,
-            paused_by=_paused_by(delivery) if paused else None,
-            relays=delivery["relays"],
-        )
+        return deployment_in(conn, delivery_id)
+
+
+def deployment_in(conn: Connection, delivery_id: int) -> Deployment:
+    """The block read in the caller's transaction (a page reads everything in one)."""
+    delivery = delivery_store.get_delivery(conn, delivery_id)
+    counts = counter_store.read_counts(conn, delivery_id)
+    shown_opens, shown_clicks, refreshed_at = stats_store.shown_rates(conn, delivery_id)
+    shown = dataclasses.replace(counts, unique_opens=shown_opens, unique_clicks=shown_clicks)
+    paused = delivery["state"] == DeliveryState.PAUSED
+    return Deployment(
+        delivery_id=delivery_id,
+        name=delivery["name"],
+        state=DeliveryState(delivery["state"]),
+        counts=counts,
+        kpis=kpis(shown),
+        excluded=counter_store.excluded_count(conn, delivery_id),
+        exclusions=delivery_store.exclusion_counts(conn, delivery_id),
+        in_flight=message_store.count_in_flight(conn, delivery_id),
+        error_reason=delivery["error_reason"],
+        rates_refreshed_at=refreshed_at,
+        only_retries_left=bool(message_store.only_retries_left(conn, [delivery_id])),
+        relayed_more_than_once=message_store.count_relayed_more_than_once(conn, delivery_id),
+        pause_reason=delivery["pause_reason"] if paused else None,
+        paused_by=_paused_by(delivery) if paused else None,
+        relays=delivery["relays"],
+    )
 
 
 def _paused_by(delivery: RowMapping) -> PauseCause | None:

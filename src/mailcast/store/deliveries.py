@@ -74,6 +74,22 @@ def back_to_draft(conn: Connection, delivery_id: int, now: dt.datetime, **values
     clear_preparation(conn, delivery_id, now)
 
 
+def delete_delivery(conn: Connection, delivery_id: int) -> None:
+    """Delete the row; its messages, exclusions, events, counters and proofs go with it.
+
+    Its copies stay, no longer saying what they were copied from.
+    """
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.copied_from_id == delivery_id)
+        .values(copied_from_id=None)
+    )
+    conn.execute(
+        update(deliveries).where(deliveries.c.parent_id == delivery_id).values(parent_id=None)
+    )
+    conn.execute(deliveries.delete().where(deliveries.c.id == delivery_id))
+
+
 def due_scheduled(conn: Connection, now: dt.datetime) -> list[RowMapping]:
     """Scheduled deliveries whose send date has come: id and validity_hours."""
     query = (

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    true,
 )
 
 from mailcast.store.types import BigId, UTCDateTime
@@ -143,6 +144,12 @@ deliveries = Table(
     Column("text_template", Text, nullable=False, default=""),
     # Inline the <style> rules into style attributes (compose/inline_css.py).
     Column("inline_css", Boolean, nullable=False, default=False, server_default=false()),
+    # Tracking options: the open pixel, and clicks through tracked links (unsubscribe and
+    # mirror links work either way).
+    Column("track_opens", Boolean, nullable=False, default=True, server_default=true()),
+    Column("track_clicks", Boolean, nullable=False, default=True, server_default=true()),
+    # Approval after preparation: null follows the settings' approval_required.
+    Column("approval_required", Boolean),
     # {"lists": [names], "filter": "expression or null"}
     Column("target", JSON, nullable=False),
     Column("target_limit", Integer),
@@ -398,4 +405,18 @@ send_windows = Table(
     Column("name", String(200), primary_key=True),
     Column("window_index", BigId, primary_key=True, autoincrement=False),  # index since the epoch
     Column("used", Integer, nullable=False),
+)
+
+# An operator's unsubscribe or resubscribe of a profile, with the reason given (events need a
+# delivery; this change has none). Recipients' own unsubscribes stay events of their message.
+subscription_changes = Table(
+    "subscription_changes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("profile_id", ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False),
+    Column("subscribed", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(100), nullable=False),  # the user's name, kept if removed
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_subscription_changes_profile_at", "profile_id", "at"),
 )

@@ -84,10 +84,13 @@ class LinkTracker:
 
     # --- once per delivery ----------------------------------------------------------------
 
-    def instrument(self, source: str, *other_templates: str) -> InstrumentedHtml:
+    def instrument(
+        self, source: str, *other_templates: str, clicks: bool = True, opens: bool = True
+    ) -> InstrumentedHtml:
         """The HTML template with its links and pixel turned into template calls.
 
         `other_templates` (subject, text) are only looked at for the `mirror_url` they use.
+        Without `clicks` the links stay as written; without `opens` no pixel is added.
         """
         fixed: list[str | None] = []
         written: list[str] = []
@@ -97,9 +100,9 @@ class LinkTracker:
                 return match[0]
             return _rewrite_tag(match[0], fixed, written)
 
-        rewritten = _SOURCE.sub(rewrite, source)
+        rewritten = _SOURCE.sub(rewrite, source) if clicks else source
         mirror = any("mirror_url" in template for template in (source, *other_templates))
-        pixeled = _with_pixel(rewritten, self.pixel_position)
+        pixeled = _with_pixel(rewritten, self.pixel_position) if opens else rewritten
         return InstrumentedHtml(pixeled, tuple(fixed), tuple(written), mirror)
 
     # --- once per message -----------------------------------------------------------------

@@ -20,6 +20,9 @@ from mailcast.store.db import Database
 
 TOKEN_PREFIX = "mc_"
 MAX_NAME_LENGTH = 100
+# The password is hashed, so its length only bounds the hashing work; the label is a column.
+MAX_PASSWORD_LENGTH = 1000
+MAX_LABEL_LENGTH = 100
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
@@ -181,6 +184,8 @@ def _rehash_if_outdated(db: Database, user_id: int, password_hash: str, password
 def _hash(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
     return _hasher.hash(password)
 
 
@@ -201,6 +206,8 @@ def _dummy_hash() -> str:
 
 def create_token(db: Database, user: User, label: str | None, clock: Clock) -> str:
     """Issue a new token for the user; it is shown once, only its sha256 is kept."""
+    if label is not None and len(label) > MAX_LABEL_LENGTH:
+        raise UserError(f"a token's label has at most {MAX_LABEL_LENGTH} characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.write() as conn:
         store.insert_token(conn, user.id, _token_hash(token), label, clock.now())

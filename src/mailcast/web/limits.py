@@ -17,7 +17,7 @@ from mailcast.context import Context
 from mailcast.web.problems import problem
 
 WEBHOOKS_PREFIX = "/webhooks/"
-UPLOAD_PATHS = frozenset({"/api/profiles/import"})
+UPLOAD_PATHS = frozenset({"/api/profiles/import", "/dashboard/audience/import"})
 
 
 @dataclass(frozen=True)

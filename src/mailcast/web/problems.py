@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from mailcast.audience.csv_import import ImportFailed
 from mailcast.audience.filters import FilterError
+from mailcast.audience.subscriptions import SubscriptionError
 from mailcast.audience.target import TargetError
 from mailcast.compose.mime import HeaderInjectionError
 from mailcast.compose.templates import RenderError
@@ -50,6 +51,7 @@ KNOWN: tuple[tuple[type[Exception], int, str, str], ...] = (
     (UnknownRelay, 422, "unknown-relay", "A relay named is not in the settings"),
     (DeliveryError, 409, "delivery-refused", "The delivery refused the request"),
     (ImportFailed, 422, "import-failed", "The file cannot be imported"),
+    (SubscriptionError, 422, "subscription-refused", "The subscription change cannot be made"),
     (TargetError, 422, "invalid-target", "The target is not valid"),
     (FilterError, 422, "invalid-filter", "The filter is not valid"),
     (RenderError, 422, "render-error", "The message cannot be rendered"),

@@ -14,11 +14,12 @@ from mailcast.web.api import (
     profiles,
     proofs,
     recurring,
+    reports,
     users,
 )
 
 router = APIRouter(prefix="/api")
-for module in (deliveries, actions, preview, proofs, logs, profiles, recurring, addresses):
+for module in (deliveries, actions, preview, proofs, logs, reports, profiles, recurring, addresses):
     router.include_router(module.router)
 router.include_router(users.me_router)
 router.include_router(users.router)

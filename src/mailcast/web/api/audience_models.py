@@ -87,3 +87,17 @@ class HistoryOut(Out):
     complained_at: dt.datetime | None = Field(description="The profile's first complaint.")
     address_status: AddressStatus = Field(description="The state of the profile's address.")
     entries: list[HistoryEntryOut]
+
+
+class SubscriptionIn(BaseModel):
+    subscribed: bool = Field(description="False: unsubscribe (the email denylist); true: back.")
+    reason: Annotated[Text, Field(min_length=1, max_length=500)] = Field(
+        description="Why: kept with the change, shown in the profile's history."
+    )
+
+
+class SubscriptionOut(Out):
+    subscribed: bool
+    reason: str
+    changed_by: str
+    at: dt.datetime

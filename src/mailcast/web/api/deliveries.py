@@ -1,4 +1,4 @@
-"""Deliveries: list, read (with the Deployment block), create and edit."""
+"""Deliveries: list, read (with the Deployment block), create, edit and delete (drafts)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,17 @@ def edit_delivery(
     target = body.target if "target" in body.model_fields_set else None
     service.edit_delivery(ctx, user, delivery_id, **_fields(given, target))
     return delivery_out(ctx, delivery_id)
+
+
+@router.delete(
+    "/{delivery_id}",
+    summary="Delete a draft",
+    description="Role prepare_deliveries. Only a draft: a delivery prepared, confirmed or sent "
+    "stays on record.",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def delete_delivery(ctx: Ctx, user: CurrentUser, delivery_id: PathId) -> None:
+    service.delete_delivery(ctx, user, delivery_id)
 
 
 def _fields(values: dict[str, Any], target: TargetIn | None) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +12,7 @@ from sqlalchemy import Connection, RowMapping
 
 from mailcast.context import Context
 from mailcast.domain import EventKind, ExclusionReason, FailureReason, FailureType, MessageStatus
+from mailcast.stats.exports import csv_chunk, csv_value
 from mailcast.store import deliveries as delivery_store
 from mailcast.store import logs as store
 from mailcast.store.deliveries import NotFound
@@ -27,9 +26,6 @@ router = APIRouter(tags=["logs"])
 M = TypeVar("M", bound=BaseModel)
 TRACKING_KINDS = (EventKind.OPENED, EventKind.CLICKED)
 CSV_PAGE = 1000
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection):
-# addresses and SMTP replies come from outside, so such a cell is written after a quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SendingLogFilter:
@@ -99,36 +95,20 @@ def sending_log_csv(
 
 def _csv_lines(ctx: Context, delivery_id: int, filters: SendingLogFilter) -> Iterator[str]:
     """The header, then one chunk per page: each page is read in its own short transaction."""
-    yield _csv_chunk([store.SENDING_LOG_COLUMNS])
+    yield csv_chunk([store.SENDING_LOG_COLUMNS])
     after = 0
     while True:
         with ctx.db.read() as conn:
             rows = filters.page(conn, delivery_id, after, CSV_PAGE)
         if rows:
-            yield _csv_chunk([_csv_row(row) for row in rows])
+            yield csv_chunk([_csv_row(row) for row in rows])
             after = rows[-1]["id"]
         if len(rows) < CSV_PAGE:
             return
 
 
 def _csv_row(row: RowMapping) -> list[Any]:
-    return [
-        "" if row[name] is None else _csv_value(row[name]) for name in store.SENDING_LOG_COLUMNS
-    ]
-
-
-def _csv_value(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value  # shown as the text it is, never run as a formula
-    return value
-
-
-def _csv_chunk(rows: Sequence[Sequence[Any]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
+    return ["" if row[name] is None else csv_value(row[name]) for name in store.SENDING_LOG_COLUMNS]
 
 
 @router.get(

@@ -48,7 +48,8 @@ class TargetIn(BaseModel):
     filter: Annotated[Text, Field(max_length=10_000)] | None = None
 
 
-Hours = Annotated[float, Field(gt=0, le=24 * 366)]
+# At least one hour: the column holds whole hours (0.3 would be stored as 0), as the editor says.
+Hours = Annotated[float, Field(ge=1, le=24 * 366)]
 TargetLimit = Annotated[int, Field(ge=0, le=MAX_INT)]
 
 
@@ -63,6 +64,9 @@ _RELAYS = (
     "Each message goes to one of them in rotation, chosen by weight."
 )
 RelayName = Annotated[str, Field(min_length=1, max_length=100)]
+_TRACK_OPENS = "An open pixel in the HTML (opens are counted)."
+_TRACK_CLICKS = "Links pass through the click tracker (clicks are counted)."
+_APPROVAL = "Approval after preparation; null: as the settings' `approval_required`."
 
 
 class ContentIn(BaseModel):
@@ -80,6 +84,9 @@ class ContentIn(BaseModel):
     feedback_mode: FeedbackMode | None = None
     validity_hours: Hours | None = None
     relays: list[RelayName] | None = Field(None, description=_RELAYS)
+    track_opens: bool = Field(True, description=_TRACK_OPENS)
+    track_clicks: bool = Field(True, description=_TRACK_CLICKS)
+    approval_required: bool | None = Field(None, description=_APPROVAL)
 
 
 _EXAMPLE_CONTENT: JsonDict = {
@@ -114,9 +121,14 @@ class DeliveryEdit(BaseModel):
     inline_css: Annotated[bool, Field(default=None, description=_INLINE_CSS)]
     reply_to: Header | None = None
     target_limit: TargetLimit | None = None
+    feedback_mode: FeedbackMode | None = Field(None, description="null: the settings' mode.")
+    validity_hours: Hours | None = Field(None, description="null: unchanged.")
     send_at: LocalTime | None = None
     send_timezone: TimeZone | None = None
     relays: list[RelayName] | None = Field(None, description=_RELAYS)
+    track_opens: Annotated[bool, Field(default=None, description=_TRACK_OPENS)]
+    track_clicks: Annotated[bool, Field(default=None, description=_TRACK_CLICKS)]
+    approval_required: bool | None = Field(None, description=_APPROVAL)
 
 
 class FindingOut(Out):
@@ -175,6 +187,9 @@ class DeliveryOut(DeliverySummary):
     html: str
     text: str
     inline_css: bool
+    track_opens: bool
+    track_clicks: bool
+    approval_required: bool | None
     target: dict[str, Any]
     target_limit: int | None
     feedback_mode: FeedbackMode
@@ -274,6 +289,9 @@ class TemplateOut(Out):
     feedback_mode: FeedbackMode | None
     validity_hours: float | None
     relays: list[str] | None = Field(description=_RELAYS)
+    track_opens: bool = True
+    track_clicks: bool = True
+    approval_required: bool | None = None
 
 
 class RecurringOut(Out):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import RowMapping
@@ -40,15 +41,32 @@ def render_preview(ctx: Context, delivery_id: int, email: str | None = None) -> 
     """Subject, HTML and text as `email`'s profile (or a sample recipient) would get them."""
     with ctx.db.read() as conn:
         delivery = delivery_store.get_delivery(conn, delivery_id)
+    return render_content(ctx, delivery, Target.from_json(delivery["target"]), email, delivery_id)
+
+
+def render_content(
+    ctx: Context,
+    content: Mapping[Any, Any],
+    target: Target | None,
+    email: str | None = None,
+    delivery_id: int = 0,
+) -> PreviewOut:
+    """Render content with a delivery row's columns, saved or not (the dashboard's editor).
+
+    The sample recipient is `email`'s profile, else the first of `target` (None: nobody).
+    """
+    with ctx.db.read() as conn:
         profile = history_store.profile_by_address(conn, email) if email else None
     if email and profile is None:
         raise NotFound(f"no profile has the address {email!r}")
-    row = _sample(ctx, Target.from_json(delivery["target"])) if profile is None else None
-    recipient = _recipient(row) if profile is None else _recipient_of(profile)
-    content = DeliveryContent.of_delivery(delivery, delivery_id)
+    if profile is not None:
+        recipient = _recipient_of(profile)
+    else:
+        recipient = _recipient(_sample(ctx, target) if target is not None else None)
+    content_of = DeliveryContent.of_delivery(content, delivery_id)
     try:
         composer = Composer(
-            content, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates
+            content_of, ctx.signer, LinkTracker.from_context(ctx), ctx.settings.templates
         )
         rendered = composer.render(recipient)
     except ValueError as exc:  # a RenderError, or a header value refused while composing

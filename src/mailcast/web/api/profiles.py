@@ -13,16 +13,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from mailcast.audience.csv_import import ImportFailed, add_profile, import_profiles
+from mailcast.audience.subscriptions import set_subscription
 from mailcast.domain import Action
 from mailcast.stats.history import profile_history
 from mailcast.store import history as history_store
 from mailcast.store import profiles as store
 from mailcast.store.deliveries import NotFound
 from mailcast.users.service import User
-from mailcast.web.api.audience_models import HistoryOut, ImportOut, ListOut, ProfileIn, ProfileOut
+from mailcast.web.api.audience_models import (
+    HistoryOut,
+    ImportOut,
+    ListOut,
+    ProfileIn,
+    ProfileOut,
+    SubscriptionIn,
+    SubscriptionOut,
+)
 from mailcast.web.api.models import Address, Name, Page
 from mailcast.web.api.types import After, Ctx, Limit, PathId
-from mailcast.web.auth import LogReader, allowed
+from mailcast.web.auth import CurrentUser, LogReader, allowed
 
 router = APIRouter(tags=["profiles"])
 Importer = Annotated[User, Depends(allowed(Action.IMPORT_PROFILES))]
@@ -107,6 +116,19 @@ def create_profile(ctx: Ctx, _user: Importer, body: ProfileIn) -> ProfileOut:
     return get_profile(ctx, _user, profile_id)
 
 
+@router.put(
+    "/profiles/{profile_id}/subscription",
+    summary="Unsubscribe or resubscribe a profile, saying why (admin)",
+    description="Unsubscribed means on the email denylist. The reason is kept with the change "
+    "and shown with the profile's history; a change to what the profile already is: 422.",
+)
+def change_subscription(
+    ctx: Ctx, user: CurrentUser, profile_id: PathId, body: SubscriptionIn
+) -> SubscriptionOut:
+    change = set_subscription(ctx, user, profile_id, body.subscribed, body.reason)
+    return SubscriptionOut.model_validate(change)
+
+
 @router.post(
     "/profiles/import",
     summary="Import profiles from a CSV file into a list; errors are reported by line",
@@ -125,7 +147,7 @@ async def import_csv(
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ImportFailed("send the CSV file as the multipart form field 'file'")
-        path = await run_in_threadpool(_spool, upload.file)
+        path = await run_in_threadpool(spool_upload, upload.file)
     try:
         report = await run_in_threadpool(import_profiles, ctx.db, path, list_name, ctx.clock)
     finally:
@@ -133,7 +155,7 @@ async def import_csv(
     return ImportOut.model_validate({"list_name": list_name, **vars(report)})
 
 
-def _spool(source: IO[bytes]) -> Path:
+def spool_upload(source: IO[bytes]) -> Path:
     """Copy the upload to a file of its own, a chunk at a time (the import reads a path)."""
     with tempfile.NamedTemporaryFile(prefix="mailcast-import-", suffix=".csv", delete=False) as f:
         shutil.copyfileobj(source, f, _COPY_CHUNK)

@@ -1,4 +1,4 @@
-"""Recurring deliveries: create, read, switch on and off, and their occurrences."""
+"""Recurring deliveries: create, edit, read, switch on and off, and their occurrences."""
 
 from __future__ import annotations
 
@@ -30,18 +30,19 @@ def list_recurring(ctx: Ctx, _user: CurrentUser) -> list[RecurringOut]:
     status_code=status.HTTP_201_CREATED,
 )
 def create_recurring(ctx: Ctx, user: CurrentUser, body: RecurringIn) -> RecurringOut:
-    template = DeliveryDraft(
-        **body.model_dump(exclude=_NOT_IN_TEMPLATE),
-        target=Target(tuple(body.target.lists), body.target.filter),
-    )
-    spec = service.RecurringSpec(
-        template=template,
-        recurrence=body.recurrence,
-        timezone=body.timezone,
-        aggregation=body.aggregation,
-        confirm_before_send=body.confirm_before_send,
-    )
-    return _out(service.get_recurring(ctx, service.create_recurring(ctx, user, spec)))
+    return _out(service.get_recurring(ctx, service.create_recurring(ctx, user, _spec(body))))
+
+
+@router.put(
+    "/{recurring_id}",
+    summary="Edit a recurring delivery: its template and recurrence, replaced as a whole",
+    description="The deliveries its occurrences created already keep their content. Switching "
+    "`confirm_before_send` off needs start_deliveries, as at creation.",
+)
+def edit_recurring(
+    ctx: Ctx, user: CurrentUser, recurring_id: PathId, body: RecurringIn
+) -> RecurringOut:
+    return _out(service.edit_recurring(ctx, user, recurring_id, _spec(body)))
 
 
 @router.get("/{recurring_id}", summary="Read a recurring delivery")
@@ -65,6 +66,20 @@ def occurrences(ctx: Ctx, _user: CurrentUser, recurring_id: PathId) -> list[Occu
     return [OccurrenceOut.model_validate(o) for o in service.occurrences_of(ctx, recurring_id)]
 
 
+def _spec(body: RecurringIn) -> service.RecurringSpec:
+    template = DeliveryDraft(
+        **body.model_dump(exclude=_NOT_IN_TEMPLATE),
+        target=Target(tuple(body.target.lists), body.target.filter),
+    )
+    return service.RecurringSpec(
+        template=template,
+        recurrence=body.recurrence,
+        timezone=body.timezone,
+        aggregation=body.aggregation,
+        confirm_before_send=body.confirm_before_send,
+    )
+
+
 def _out(item: Recurring) -> RecurringOut:
     draft = item.template
     template = TemplateOut(
@@ -79,5 +94,8 @@ def _out(item: Recurring) -> RecurringOut:
         feedback_mode=draft.feedback_mode,
         validity_hours=draft.validity_hours,
         relays=draft.relays,
+        track_opens=draft.track_opens,
+        track_clicks=draft.track_clicks,
+        approval_required=draft.approval_required,
     )
     return RecurringOut.model_validate({**vars(item), "template": template})

@@ -6,15 +6,32 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from mailcast.web.dashboard import addresses, auth, deliveries, pages
+from mailcast.web.dashboard import (
+    addresses,
+    admin,
+    audience,
+    auth,
+    deliveries,
+    editor,
+    pages,
+    recurring,
+    releases,
+    reports,
+)
 from mailcast.web.dashboard.render import PREFIX, STATIC_DIR, page
 
 
 def install(app: FastAPI) -> None:
     """Add the dashboard's routes, static files and refusal pages."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    router.include_router(editor.router)  # first: /deliveries/{id}/edit is no action name
     for part in (auth.router, deliveries.router, pages.router, addresses.router):
         router.include_router(part)
+    router.include_router(recurring.router)
+    router.include_router(audience.router)
+    router.include_router(admin.router)
+    router.include_router(releases.router)
+    router.include_router(reports.router)
     app.include_router(router)
     app.add_api_route("/", _home, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(STATIC_DIR)), name="dashboard-static")

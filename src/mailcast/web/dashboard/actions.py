@@ -25,6 +25,7 @@ from mailcast.domain import Action, DeliveryState
 from mailcast.prepare.preparation import prepare_delivery
 from mailcast.recurring.service import confirm_occurrence
 from mailcast.stats.compute import compute_stats
+from mailcast.store.deliveries import get_delivery
 from mailcast.users.service import User, authorize
 
 S = DeliveryState
@@ -47,6 +48,17 @@ def _plain(service: Callable[[Context, User, int], object]) -> Run:
         service(ctx, user, delivery_id)
 
     return run
+
+
+def _confirm(ctx: Context, user: User, delivery_id: int) -> None:
+    """An occurrence of a recurring delivery is confirmed as the recurring page does it (its
+    validity is the recurring delivery's); any other delivery by `confirm_send`."""
+    with ctx.db.read() as conn:
+        recurring_id = get_delivery(conn, delivery_id)["recurring_id"]
+    if recurring_id is not None:
+        confirm_occurrence(ctx, user, delivery_id)
+    else:
+        confirm_send(ctx, user, delivery_id)
 
 
 def _reject(ctx: Context, user: User, delivery_id: int) -> None:
@@ -93,7 +105,7 @@ BUTTONS: dict[str, Button] = {
         "Confirm send",
         Action.CONFIRM_SEND,
         frozenset({S.READY, S.APPROVED}),
-        _plain(confirm_send),
+        _plain(_confirm),
         "Send confirmed.",
         dialog=True,
     ),

@@ -2,22 +2,22 @@
 
 Every address with a state and every profile that unsubscribed or complained is listed; a
 search finds any known address. Forms put addresses on the denylist or allowlist and take
-them off; the service functions check the admin role.
+them off, or release them (releases.py); the service functions check the admin role.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mailcast.domain import ADMIN_LISTS, AddressStatus
+from mailcast.domain import ADMIN_LISTS, AddressStatus, FailureReason
 from mailcast.feedback.address_lists import add_to_list, remove_from_list
 from mailcast.feedback.quarantine import QuarantineError, list_addresses
 from mailcast.users.service import PermissionDenied
 from mailcast.web.dashboard.auth import Current, Post, Posted, Session
+from mailcast.web.dashboard.forms import SEPARATORS, refused
 from mailcast.web.dashboard.render import PREFIX, page
 from mailcast.web.requests import context_of
 
@@ -31,8 +31,8 @@ DONE = {
     "denylist": "put on the denylist",
     "allowlist": "put on the allowlist",
     "removed": "taken off their list",
+    "released": "released: valid again, their error counter at zero",
 }
-_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 @router.get("/addresses")
@@ -46,7 +46,7 @@ def addresses(
     count: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     notice = f"{count} address(es) {DONE[done]}." if done in DONE else None
-    return _page(request, session, search, show, after or None, notice=notice)
+    return address_page(request, session, search, show, after or None, notice=notice)
 
 
 @router.post("/addresses/denylist")
@@ -66,11 +66,11 @@ def remove(request: Request, posted: Post) -> Response:
     listed = str(posted.form.get("list") or "")
     status = next((s for s in ADMIN_LISTS if s == listed), None)
     if status is None:
-        return _page(request, posted.session, error="Choose the denylist or the allowlist.")
+        return address_page(request, posted.session, error="Choose the denylist or the allowlist.")
     try:
         change = remove_from_list(context_of(request), posted.session.user, status, [address])
     except (PermissionDenied, QuarantineError) as exc:
-        return _refused(request, posted.session, exc)
+        return refused(address_page, request, posted.session, exc)
     return _done("removed", len(change.changed))
 
 
@@ -79,14 +79,14 @@ def remove(request: Request, posted: Post) -> Response:
 
 def _add(request: Request, posted: Posted, status: AddressStatus) -> Response:
     """The addresses typed in the form (one a line, or separated by commas) and the reason."""
-    typed = _SEPARATORS.split(str(posted.form.get("addresses") or "").strip())
+    typed = SEPARATORS.split(str(posted.form.get("addresses") or "").strip())
     reason = str(posted.form.get("reason") or "")
     try:
         change = add_to_list(
             context_of(request), posted.session.user, status, [a for a in typed if a], reason
         )
     except (PermissionDenied, QuarantineError) as exc:
-        return _refused(request, posted.session, exc)
+        return refused(address_page, request, posted.session, exc)
     return _done(status.value, len(change.changed))
 
 
@@ -94,12 +94,7 @@ def _done(what: str, count: int) -> Response:
     return RedirectResponse(f"{PREFIX}/addresses?done={what}&count={count}", status_code=303)
 
 
-def _refused(request: Request, session: Session, exc: Exception) -> Response:
-    code = 403 if isinstance(exc, PermissionDenied) else 422
-    return _page(request, session, error=str(exc), code=code)
-
-
-def _page(
+def address_page(
     request: Request,
     session: Session,
     search: str = "",
@@ -136,6 +131,9 @@ def _page(
         show=show if show in FILTERS else "",
         filters=FILTERS,
         lists=[s.value for s in ADMIN_LISTS],
+        # The row's Release button, and the bulk form's choices (releases.py).
+        releasable=[AddressStatus.QUARANTINE.value, AddressStatus.ERRONEOUS.value],
+        reasons=[r.value for r in FailureReason],
         next_after=entries[-1].address if len(entries) == PAGE_SIZE else None,
         notice=notice,
         error=error,

@@ -25,6 +25,7 @@ from mailcast.users.sessions import (
     open_session,
     session_user,
 )
+from mailcast.web.dashboard.forms import text
 from mailcast.web.dashboard.render import PREFIX, page
 from mailcast.web.requests import context_of
 
@@ -82,7 +83,7 @@ async def current_session(request: Request) -> Session:
 async def posted_form(request: Request) -> Posted:
     session = await current_session(request)
     form = await request.form()
-    if not csrf_matches(session.csrf, _field(form, "csrf")):
+    if not csrf_matches(session.csrf, text(form.get("csrf"))):
         raise CsrfFailed()
     return Posted(session, form)
 
@@ -106,12 +107,12 @@ def login_page(request: Request, target: Annotated[str, Query(alias="next")] = "
 @router.post("/login")
 async def login_post(request: Request) -> Response:
     form = await request.form()
-    target = _safe_next(_field(form, "next"))
+    target = _safe_next(text(form.get("next")))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not csrf_matches(expected, _field(form, "csrf")):
+    if not csrf_matches(expected, text(form.get("csrf"))):
         return _login_form(request, target, "The form expired: please log in again.", 403)
     ctx = context_of(request)
-    name, password = _field(form, "name") or "", _field(form, "password") or ""
+    name, password = text(form.get("name")), text(form.get("password"))
     try:
         user = await run_in_threadpool(login, ctx, name, password, peer_of(request))
     except LoginThrottled as exc:
@@ -142,9 +143,9 @@ def account_page(request: Request, session: Current) -> Response:
 async def change_password(request: Request, posted: Post) -> Response:
     """Every session of the user ends (others too); this browser gets a new one."""
     ctx, user, form = context_of(request), posted.session.user, posted.form
-    current, new = _field(form, "current") or "", _field(form, "new") or ""
+    current, new = text(form.get("current")), text(form.get("new"))
     error = None
-    if new != _field(form, "repeat"):
+    if new != text(form.get("repeat")):
         error = "The two new passwords differ."
     elif await run_in_threadpool(verify_password, ctx.db, user.name, current) is None:
         error = "The current password is wrong."
@@ -219,8 +220,3 @@ def _safe_next(target: str | None) -> str:
 def login_redirect(request: Request) -> RedirectResponse:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"{PREFIX}/login?next={quote(here)}", status_code=303)
-
-
-def _field(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) else None

@@ -12,13 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from mailcast.deliveries.service import DeliveryError
-from mailcast.domain import DeliveryState, TransitionError, missing_role
+from mailcast.domain import DeliveryState, missing_role
 from mailcast.store.deliveries import NotFound
-from mailcast.users.service import PermissionDenied, User
-from mailcast.web.dashboard import views
+from mailcast.store.delivery_search import DeliverySearch
+from mailcast.users.service import User
+from mailcast.web.api.types import MAX_ID
+from mailcast.web.dashboard import delivery_list, views
 from mailcast.web.dashboard.actions import BUTTONS, Button
 from mailcast.web.dashboard.auth import Current, Post, Session
+from mailcast.web.dashboard.forms import REFUSED, status_of
 from mailcast.web.dashboard.render import PREFIX, page
 from mailcast.web.requests import context_of
 from mailcast.web.security import PREVIEW_CSP
@@ -26,21 +28,25 @@ from mailcast.web.security import PREVIEW_CSP
 router = APIRouter()
 
 # A refused action: how it is answered.
-_REFUSALS: tuple[tuple[type[Exception], int], ...] = (
-    (PermissionDenied, 403),
-    (NotFound, 404),
-    (TransitionError, 409),
-    (DeliveryError, 409),
-)
 
 
 # --- Pages ----------------------------------------------------------------------------------
 
 
 @router.get("/")
-def deliveries_list(request: Request, session: Current) -> Response:
-    listed = views.recent_deliveries(context_of(request))
-    return page(request, "deliveries.html", session=session, deliveries=listed)
+def deliveries_list(
+    request: Request,
+    session: Current,
+    search: Annotated[str, Query(max_length=200)] = "",
+    state: Annotated[str, Query()] = "",
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """Search, one state, older pages; recurring occurrences grouped (delivery_list.py)."""
+    wanted = next((s for s in DeliveryState if s == state), None)
+    shown = delivery_list.listing(context_of(request), DeliverySearch(search, wanted), before)
+    return page(
+        request, "deliveries.html", session=session, listing=shown, states=list(DeliveryState)
+    )
 
 
 @router.get("/deliveries/{delivery_id}")
@@ -51,9 +57,27 @@ def delivery_view(
     tab: Annotated[str, Query()] = "sending",
     after: Annotated[int, Query(ge=0)] = 0,
     done: Annotated[str, Query()] = "",
+    who: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     notice = BUTTONS[done].done if done in BUTTONS else None
-    return _delivery_page(request, session, delivery_id, tab, after, notice=notice)
+    return _delivery_page(request, session, delivery_id, tab, after, who, notice=notice)
+
+
+@router.get("/deliveries/{delivery_id}/figures")
+def delivery_figures(
+    request: Request,
+    delivery_id: int,
+    session: Current,
+    tab: Annotated[str, Query()] = "sending",
+    after: Annotated[int, Query(ge=0)] = 0,
+    who: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """The page's figures alone (block, charts, log), as its live script swaps them in whole."""
+    try:
+        shown = views.delivery_page(context_of(request), session.user, delivery_id, tab, after, who)
+    except NotFound as exc:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    return page(request, "delivery_figures.html", session=session, view=shown)
 
 
 @router.post("/deliveries/{delivery_id}/{name}")
@@ -65,10 +89,9 @@ def delivery_action(request: Request, delivery_id: int, name: str, posted: Post)
         )
     try:
         shown = button.run(context_of(request), posted.session.user, delivery_id, posted.form)
-    except tuple(kind for kind, _ in _REFUSALS) as refusal:
-        status = next(code for kind, code in _REFUSALS if isinstance(refusal, kind))
+    except REFUSED as refusal:
         return _delivery_page(
-            request, posted.session, delivery_id, error=str(refusal), status=status
+            request, posted.session, delivery_id, error=str(refusal), status=status_of(refusal)
         )
     target = shown if shown is not None else delivery_id
     return RedirectResponse(f"{PREFIX}/deliveries/{target}?done={name}", status_code=303)
@@ -105,6 +128,7 @@ def _delivery_page(
     delivery_id: int,
     tab: str = "sending",
     after: int = 0,
+    who: str = "",
     *,
     notice: str | None = None,
     error: str | None = None,
@@ -112,7 +136,7 @@ def _delivery_page(
 ) -> Response:
     ctx = context_of(request)
     try:
-        shown = views.delivery_page(ctx, delivery_id)
+        shown = views.delivery_page(ctx, session.user, delivery_id, tab, after, who)
     except NotFound as exc:
         return page(request, "error.html", 404, session=session, message=str(exc))
     return page(
@@ -122,9 +146,6 @@ def _delivery_page(
         session=session,
         view=shown,
         buttons=_offered(session.user, shown.deployment.state),
-        log=views.log_tab(
-            ctx, session.user, delivery_id, tab if tab in views.TABS else "sending", after
-        ),
         notice=notice,
         error=error,
     )

@@ -1,4 +1,4 @@
-"""The dashboard's other pages: profile history, quarantine (list, release), recurring."""
+"""The dashboard's other pages: profile history, quarantine (list, release)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mailcast.domain import Action, AddressStatus, missing_role
+from mailcast.domain import Action, AddressStatus
 from mailcast.feedback.quarantine import (
     NAMED_RELEASE_STATUSES,
     QuarantineError,
@@ -18,7 +18,6 @@ from mailcast.feedback.quarantine import (
 )
 from mailcast.stats.history import UnknownProfile, profile_history
 from mailcast.users.service import PermissionDenied, authorize
-from mailcast.web.dashboard import views
 from mailcast.web.dashboard.auth import Current, Post, Session
 from mailcast.web.dashboard.render import PREFIX, page
 from mailcast.web.requests import context_of
@@ -41,19 +40,6 @@ def history(request: Request, session: Current, email: Annotated[str, Query()] =
             error, status = str(exc), 404
     return page(
         request, "history.html", status, session=session, email=email, history=found, error=error
-    )
-
-
-@router.get("/recurring")
-def recurring(request: Request, session: Current) -> Response:
-    """Recurring deliveries and their latest occurrences; those waiting can be confirmed."""
-    role = missing_role(session.user.roles, Action.CONFIRM_OCCURRENCE)
-    return page(
-        request,
-        "recurring.html",
-        session=session,
-        recurring=views.recurring_overview(context_of(request)),
-        missing=role.value if role else None,
     )
 
 

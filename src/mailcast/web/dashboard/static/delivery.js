@@ -1,29 +1,20 @@
 "use strict";
-// The Deployment block follows the send live: it reads the block's JSON every second while
-// the delivery is being prepared or sent (every ten seconds while feedback may still come),
-// and reloads the page when the state changes, so that the buttons match the new state.
+// The delivery page follows the send live: every second while the delivery is being prepared
+// or sent (every ten seconds while feedback may still come) it fetches the page's figures
+// (Deployment block, charts, log) as one server-rendered fragment, read from one snapshot,
+// and swaps them in whole, so that the cards, the funnel and the log always agree. It reloads
+// the page when the state changes, so that the buttons match the new state.
 
 (() => {
+  const figures = document.getElementById("figures");
   const block = document.getElementById("deployment");
-  if (!block) {
+  if (!figures || !block) {
     return;
   }
   const FAST = new Set(["preparing", "sending"]);
   const SLOW = new Set(["scheduled", "paused", "sent"]);
   const shownState = block.dataset.state;
   const shownLabel = block.dataset.label;
-  const progress = document.getElementById("progress");
-  const progressText = document.getElementById("progress-text");
-
-  const format = (value, unit) => (unit === "%" ? `${Number(value.toFixed(2))} %` : String(value));
-
-  const show = (data) => {
-    progress.value = data.progress;
-    progressText.textContent = format(data.progress, "%");
-    for (const cell of block.querySelectorAll("[data-kpi]")) {
-      cell.textContent = format(data[cell.dataset.kpi], cell.dataset.unit);
-    }
-  };
 
   const delay = (state) => (FAST.has(state) ? 1000 : SLOW.has(state) ? 10000 : null);
 
@@ -31,19 +22,23 @@
     let state = shownState;
     let label = shownLabel;
     try {
-      const response = await fetch(block.dataset.url, {
+      const response = await fetch(figures.dataset.url, {
         credentials: "same-origin",
-        headers: { Accept: "application/json" },
+        headers: { Accept: "text/html" },
       });
-      if (response.status === 401) {
+      if (response.redirected || response.status === 401) {
         window.location.reload(); // the session ended: the reload shows the login page
         return;
       }
       if (response.ok) {
-        const data = await response.json();
-        show(data);
-        state = data.state;
-        label = data.label;
+        const fresh = document.createElement("template");
+        fresh.innerHTML = await response.text();
+        const next = fresh.content.getElementById("deployment");
+        if (next) {
+          state = next.dataset.state;
+          label = next.dataset.label;
+          figures.replaceChildren(fresh.content);
+        }
       }
     } catch (_error) {
       // A network blip: the next poll tries again.
@@ -52,9 +47,9 @@
       window.location.reload();
       return;
     }
-    const next = delay(state);
-    if (next !== null) {
-      window.setTimeout(poll, next);
+    const wait = delay(state);
+    if (wait !== null) {
+      window.setTimeout(poll, wait);
     }
   };
 
