@@ -182,6 +182,10 @@ class Service:
         stopped = asyncio.create_task(self._stop.wait())
         done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
+        if self._stop.is_set():
+            # Asked to stop: a part that saw it first and ended in the same turn is no failure
+            # (what failed while stopping is logged by _shut_down).
+            return
         for task in done - {stopped}:
             # A part that ends by itself is a failure: better no process than half of one.
             error = task.exception()
