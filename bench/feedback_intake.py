@@ -442,9 +442,9 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         log = workdir / f"bounces-{i}.log"
         command = [sys.executable, "-m", "mailcast", "bounces", "--port", str(port)]
         command += ["--consumers", str(args.consumers)]
-        if args.profile:  # py-spy's flame graph of each receiver, all threads
-            svg = workdir / f"bounces-{i}.stacks"
-            command = ["py-spy", "record", "-f", "raw", "--gil", "-o", str(svg), "--", *command]
+        if args.profile:  # the receiver's stacks while it holds the GIL, as py-spy samples them
+            stacks = workdir / f"bounces-{i}.stacks"
+            command = ["py-spy", "record", "-f", "raw", "--gil", "-o", str(stacks), "--", *command]
         process = subprocess.Popen(
             command, env=_env(settings), stdout=log.open("wb"), stderr=subprocess.STDOUT
         )
@@ -541,7 +541,11 @@ def main() -> None:
     parser.add_argument("--webhook-events", type=int, default=0)
     parser.add_argument("--per-request", type=int, default=1000)
     parser.add_argument("--webhook-clients", type=int, default=8)
-    parser.add_argument("--profile", action="store_true", help="py-spy each receiver")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample each receiver with py-spy (pip install py-spy)",
+    )
     args = parser.parse_args()
 
     from mailcast.config import RelaySettings
