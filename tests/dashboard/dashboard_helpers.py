@@ -123,3 +123,35 @@ def log_in_client(client: TestClient, name: str, password: str = PASSWORD) -> st
     answer = client.post("/dashboard/login", data=form)
     assert answer.status_code == 200, answer.text
     return form_csrf(answer.text)
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The whole page, as `test-output/<name>`."""
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / name), full_page=True)
+
+
+# --- the fixtures of a browser test module ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with fresh_page(browser) as opened:
+        yield opened
+
+
+@pytest.fixture
+def app_url(ctx: Context) -> Iterator[str]:
+    with serving(ctx) as url:
+        yield url
+
+
+# A browser test module takes them with `browser, page, app_url = BROWSER_FIXTURES`: pytest
+# finds fixtures among a module's names (an import would read as unused to the linter).
+BROWSER_FIXTURES = (browser, page, app_url)

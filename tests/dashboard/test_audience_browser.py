@@ -4,20 +4,15 @@ users without the role."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from dashboard_helpers import (
+    BROWSER_FIXTURES,
     MAIL,
-    OUTPUT,
-    chromium,
     csrf_of,
-    fresh_page,
     log_in,
-    serving,
+    screenshot,
     with_password,
 )
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from conftest import Scenario
 from mailcast.audience.subscriptions import subscription_changes
@@ -37,27 +32,7 @@ CSV = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with fresh_page(browser) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app_url(ctx: Context) -> Iterator[str]:
-    with serving(ctx) as url:
-        yield url
-
-
-def _shot(page: Page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / name), full_page=True)
+browser, page, app_url = BROWSER_FIXTURES
 
 
 def _forge(page: Page, action: str, fields: dict[str, str]) -> int:
@@ -105,7 +80,7 @@ def test_import_a_csv_with_bad_rows_then_unsubscribe_and_resubscribe_a_profile(
     expect(errors.nth(0).locator("td").first).to_have_text("3")
     expect(errors.nth(1).locator("td").first).to_have_text("6")
     expect(page.locator("#lists tr", has_text="news")).to_contain_text("3")
-    _shot(page, "audience-import.png")
+    screenshot(page, "audience-import.png")
 
     # marie may read the profile but not change its subscription (the admin's denylist).
     page.get_by_label("Open the profile of").fill("ANN@example.com")
@@ -121,7 +96,7 @@ def test_import_a_csv_with_bad_rows_then_unsubscribe_and_resubscribe_a_profile(
     status = _forge(page, f"/dashboard{profile_path}/subscription", forged)
     assert status == 403
     expect(page.get_by_role("alert")).to_contain_text("the role 'admin' is missing")
-    _shot(page, "audience-profile-refused.png")
+    screenshot(page, "audience-profile-refused.png")
 
     # An admin unsubscribes, then resubscribes, each time saying why.
     page.context.clear_cookies()
@@ -148,7 +123,7 @@ def test_import_a_csv_with_bad_rows_then_unsubscribe_and_resubscribe_a_profile(
         "Signed up again at the shop",
         "Asked by phone on 4 January",
     ]
-    _shot(page, "audience-profile.png")
+    screenshot(page, "audience-profile.png")
 
 
 def test_a_profile_page_shows_its_history_and_without_prepare_deliveries_no_import(
@@ -177,4 +152,4 @@ def test_a_profile_page_shows_its_history_and_without_prepare_deliveries_no_impo
     expect(page.locator("#upload-text")).to_have_text("Not imported.")
     with ctx.db.read() as conn:
         assert history_store.profile_by_address(conn, "cy@example.com") is None
-    _shot(page, "audience-import-refused.png")
+    screenshot(page, "audience-import-refused.png")

@@ -3,53 +3,28 @@ the admin role: add a user, set roles, revoke a token; denylist, search, release
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from dashboard_helpers import (
-    OUTPUT,
+    BROWSER_FIXTURES,
     PASSWORD,
-    chromium,
     csrf_of,
-    fresh_page,
     log_in,
-    serving,
+    screenshot,
     with_password,
 )
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from mailcast.context import Context
 from mailcast.domain import AddressStatus, FailureReason, Role
 from mailcast.store import addresses as address_store
 from mailcast.users.service import User, add_user, authenticate_token, create_token, get_user
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with fresh_page(browser) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app_url(ctx: Context) -> Iterator[str]:
-    with serving(ctx) as url:
-        yield url
+browser, page, app_url = BROWSER_FIXTURES
 
 
 @pytest.fixture
 def ada(ctx: Context) -> User:
     return add_user(ctx.db, "ada", [Role.ADMIN], PASSWORD, ctx.clock)
-
-
-def shot(page: Page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / name), full_page=True)
 
 
 def status_of(ctx: Context, address: str) -> str:
@@ -113,7 +88,7 @@ def test_an_admin_adds_a_user_changes_roles_and_revokes_a_token(
     expect(page.get_by_role("status")).to_contain_text("A token of marie is revoked")
     expect(page.locator("#user-marie")).to_contain_text("revoked")
     assert authenticate_token(ctx.db, token) is None
-    shot(page, "admin-users.png")
+    screenshot(page, "admin-users.png")
 
 
 def test_an_admin_keeps_the_denylist_searches_and_releases_one_or_in_bulk(
@@ -165,12 +140,12 @@ def test_an_admin_keeps_the_denylist_searches_and_releases_one_or_in_bulk(
 
     page.get_by_role("button", name="Release in bulk…").click()
     bulk.get_by_role("combobox", name="Failure reason").select_option("user_unknown")
-    shot(page, "admin-release-bulk-dialog.png")
+    screenshot(page, "admin-release-bulk-dialog.png")
     bulk.get_by_role("button", name="OK").click()
     expect(page.get_by_role("status")).to_contain_text("2 address(es) released")
     assert {a: status_of(ctx, a) for a in held} == dict.fromkeys(held, "valid")
     assert status_of(ctx, "spam-trap@bad.example") == "denylist"
-    shot(page, "admin-addresses.png")
+    screenshot(page, "admin-addresses.png")
 
 
 @pytest.mark.parametrize("role", [Role.PREPARE, Role.APPROVE, Role.START])
@@ -188,7 +163,7 @@ def test_without_the_admin_role_users_and_addresses_are_refused(
     expect(alert).to_contain_text("may not manage_users: the role 'admin' is missing")
     expect(page.locator("#users")).to_have_count(0)
     if role is Role.PREPARE:
-        shot(page, "admin-users-refused.png")
+        screenshot(page, "admin-users-refused.png")
 
     assert post_forged(page, f"/dashboard/users/{ada.id}/roles", {"role": role.value}) == 403
     expect(page.get_by_role("alert")).to_contain_text("the role 'admin' is missing")

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
-import pytest
 from dashboard_helpers import (
+    BROWSER_FIXTURES,
     MAIL,
     OUTPUT,
     TIMEOUT_MS,
-    chromium,
     csrf_of,
     delivery_state,
-    fresh_page,
     log_in,
     sending_worker,
-    serving,
     with_password,
 )
 from playwright.sync_api import Browser, Page, expect
@@ -29,23 +25,7 @@ from mailcast.context import Context
 from mailcast.sandbox.mta import SandboxMTA
 from mailcast.users.service import User
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with fresh_page(browser) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app_url(ctx: Context) -> Iterator[str]:
-    with serving(ctx) as url:
-        yield url
+browser, page, app_url = BROWSER_FIXTURES
 
 
 def test_without_start_deliveries_confirm_is_disabled_and_a_forged_post_is_refused(

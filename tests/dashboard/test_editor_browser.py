@@ -5,18 +5,15 @@ prepare → proof → confirm → watch → report → duplicate, each step by t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from dashboard_helpers import (
+    BROWSER_FIXTURES,
     MAIL,
-    OUTPUT,
-    chromium,
     delivery_state,
     fresh_page,
     log_in,
+    screenshot,
     sending_worker,
-    serving,
     with_password,
 )
 from playwright.sync_api import Browser, Page, expect
@@ -29,32 +26,15 @@ from mailcast.store.addresses import set_address_status
 from mailcast.store.deliveries import list_deliveries
 from mailcast.users.service import add_user
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with fresh_page(browser) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app_url(ctx: Context) -> Iterator[str]:
-    with serving(ctx) as url:
-        yield url
+browser, page, app_url = BROWSER_FIXTURES
 
 
 def _shot(page: Page, name: str) -> None:
     """A full-page screenshot: the whole page in one viewport first, so that the sandboxed
     (out-of-process) preview frame is painted too."""
-    OUTPUT.mkdir(exist_ok=True)
     height = page.evaluate("document.documentElement.scrollHeight")
     page.set_viewport_size({"width": 1280, "height": max(height, 720)})
-    page.screenshot(path=str(OUTPUT / name), full_page=True)
+    screenshot(page, name)
     page.set_viewport_size({"width": 1280, "height": 720})
 
 

@@ -5,21 +5,17 @@ refusals of users without the role."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from dashboard_helpers import (
+    BROWSER_FIXTURES,
     MAIL,
-    OUTPUT,
-    chromium,
     csrf_of,
     delivery_state,
-    fresh_page,
     log_in,
-    serving,
+    screenshot,
     with_password,
 )
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from conftest import Scenario
 from mailcast.clock import ManualClock
@@ -29,28 +25,7 @@ from mailcast.recurring.occurrences import run_due_occurrences
 from mailcast.recurring.service import list_recurring, occurrences_of
 from mailcast.users.service import add_user
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with fresh_page(browser) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app_url(ctx: Context) -> Iterator[str]:
-    with serving(ctx) as url:
-        yield url
-
-
-def _shot(page: Page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / name), full_page=True)
+browser, page, app_url = BROWSER_FIXTURES
 
 
 def test_build_a_recurring_delivery_that_asks_for_confirmation_then_confirm_an_occurrence(
@@ -76,14 +51,14 @@ def test_build_a_recurring_delivery_that_asks_for_confirmation_then_confirm_an_o
     expect(page.locator("#recurrence-words")).to_have_text("every Monday at 09:00, Europe/Paris")
     expect(page.locator("#next-dates li")).to_have_count(5)
     expect(page.locator("#next-dates li").first).to_have_text("Mon 2026-01-12 09:00 (Europe/Paris)")
-    _shot(page, "recurring-form.png")
+    screenshot(page, "recurring-form.png")
 
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("status")).to_have_text("Recurring delivery created.")
     expect(page.locator("#recurrence-words")).to_have_text("every Monday at 09:00, Europe/Paris")
     expect(page.locator("#next-dates li")).to_have_count(5)
     expect(page.locator("#schedule")).to_contain_text("Ask for confirmation before sending: yes")
-    _shot(page, "recurring-created.png")
+    screenshot(page, "recurring-created.png")
 
     # Edit: Mondays and Thursdays at 08:30; then off and on again.
     page.get_by_role("link", name="Edit").click()
@@ -130,7 +105,7 @@ def test_build_a_recurring_delivery_that_asks_for_confirmation_then_confirm_an_o
     assert answer.value.status == 403
     expect(page.get_by_role("alert")).to_contain_text("the role 'start_deliveries' is missing")
     assert delivery_state(ctx, child) == "pending_confirmation"
-    _shot(page, "recurring-confirm-refused.png")
+    screenshot(page, "recurring-confirm-refused.png")
 
     # sam confirms it from the recurring page: Confirm send, then OK in the dialog.
     page.context.clear_cookies()
@@ -141,7 +116,7 @@ def test_build_a_recurring_delivery_that_asks_for_confirmation_then_confirm_an_o
     dialog.get_by_role("button", name="OK").click()
     expect(page.get_by_role("status")).to_have_text("Occurrence confirmed: sending.")
     assert delivery_state(ctx, child) == "sending"
-    _shot(page, "recurring-confirm.png")
+    screenshot(page, "recurring-confirm.png")
 
 
 def test_without_prepare_deliveries_no_recurring_delivery_is_created(
@@ -162,4 +137,4 @@ def test_without_prepare_deliveries_no_recurring_delivery_is_created(
     create.click()
     expect(page.get_by_role("alert")).to_contain_text("the role 'prepare_deliveries' is missing")
     assert list_recurring(ctx) == []
-    _shot(page, "recurring-refused.png")
+    screenshot(page, "recurring-refused.png")

@@ -7,20 +7,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 
-import pytest
 from dashboard_helpers import (
+    BROWSER_FIXTURES,
     MAIL,
-    OUTPUT,
-    chromium,
-    fresh_page,
     log_in,
+    screenshot,
     sending_worker,
-    serving,
     with_password,
 )
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from conftest import Scenario
 from mailcast.clock import ManualClock
@@ -37,27 +33,7 @@ from mailcast.web.dashboard.render import pct
 SHOP, BLOG = "https://shop.example/sale", "https://blog.example/post"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with fresh_page(browser) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app_url(ctx: Context) -> Iterator[str]:
-    with serving(ctx) as url:
-        yield url
-
-
-def _shot(page: Page, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / name), full_page=True)
+browser, page, app_url = BROWSER_FIXTURES
 
 
 def _hit(
@@ -132,7 +108,7 @@ def test_a_watched_send_then_its_report_whose_numbers_agree(
     expect(funnel).to_contain_text("2 · 28.57 % of delivered")  # clicked: 2 of the 7 delivered
     expect(funnel).to_contain_text("7 · 77.78 % of sent")
     expect(page.locator('[data-kpi="delivered_pct"]')).to_have_text("77.78 %")
-    _shot(page, "report-delivery-page.png")
+    screenshot(page, "report-delivery-page.png")
 
     page.locator("#report-link").click()
     expect(page.get_by_role("heading", name="Report — Autumn sale")).to_be_visible()
@@ -155,7 +131,7 @@ def test_a_watched_send_then_its_report_whose_numbers_agree(
     expect(page.locator("#trend")).to_contain_text("Opens and clicks per minute")
     assert _cells(page.locator("#opt-outs"), 3) == [readers[2]]
     assert (_figure(page, "unsubscribed"), _figure(page, "complained")) == ("1", "0")
-    _shot(page, "report-links.png")
+    screenshot(page, "report-links.png")
 
     with page.expect_download() as download:
         page.locator('a[href$="/export/clicked.csv"]').first.click()
@@ -167,7 +143,7 @@ def test_a_watched_send_then_its_report_whose_numbers_agree(
     expect(page.locator("#clicked-link")).to_have_text(BLOG)
     expect(clicked.locator("tbody tr")).to_have_count(1)
     assert _cells(clicked, 1) == [readers[1]] and _cells(clicked, 4) == ["1"]
-    _shot(page, "report-who-clicked-link.png")
+    screenshot(page, "report-who-clicked-link.png")
     links.get_by_role("link", name=SHOP).click()
     expect(page.locator("#clicked-link")).to_have_text(SHOP)
     expect(clicked.locator("tbody tr")).to_have_count(2)
@@ -184,7 +160,7 @@ def test_a_watched_send_then_its_report_whose_numbers_agree(
     expect(rows_shown).to_have_count(1)
     expect(rows_shown).to_contain_text(readers[5])
     expect(rows_shown).to_contain_text("machine")
-    _shot(page, "report-tracking-machines.png")
+    screenshot(page, "report-tracking-machines.png")
 
 
 def test_a_user_without_read_logs_is_refused_the_report_and_its_exports(
@@ -201,4 +177,4 @@ def test_a_user_without_read_logs_is_refused_the_report_and_its_exports(
     expect(page.locator("#links")).to_have_count(0)
     answer = page.request.get(f"{app_url}/dashboard/deliveries/{delivery_id}/export/sending.csv")
     assert answer.status == 403 and "prepare_deliveries" in answer.text()
-    _shot(page, "report-refused.png")
+    screenshot(page, "report-refused.png")
