@@ -84,16 +84,8 @@ def create_recurring(ctx: Context, user: User, spec: RecurringSpec) -> int:
     template = replace(spec.template, relays=check_relay_names(ctx.settings, spec.template.relays))
     with ctx.db.write() as conn:
         validate_target(conn, template.target)
-        values = {
-            "name": template.name,
-            "template": template_json(template),
-            "recurrence": recurrence.text,
-            "timezone": spec.timezone,
-            "aggregation": spec.aggregation,
-            "confirm_before_send": spec.confirm_before_send,
-            "next_occurrence_at": first,
-            "created_by": user.id,
-        }
+        values = _columns(spec, template, recurrence)
+        values |= {"next_occurrence_at": first, "created_by": user.id}
         return store.insert_recurring(conn, values, now)
 
 
@@ -113,18 +105,25 @@ def edit_recurring(ctx: Context, user: User, recurring_id: int, spec: RecurringS
     with ctx.db.write() as conn:
         row = store.get_recurring(conn, recurring_id, for_update=True)
         validate_target(conn, template.target)
-        values: dict[str, Any] = {
-            "name": template.name,
-            "template": template_json(template),
-            "recurrence": recurrence.text,
-            "timezone": spec.timezone,
-            "aggregation": spec.aggregation,
-            "confirm_before_send": spec.confirm_before_send,
-        }
+        values = _columns(spec, template, recurrence)
         if row["active"]:  # the next occurrence follows the new recurrence
             values["next_occurrence_at"] = recurrence.next_after(now)
         store.update_recurring(conn, recurring_id, now, **values)
         return _recurring(store.get_recurring(conn, recurring_id))
+
+
+def _columns(
+    spec: RecurringSpec, template: DeliveryDraft, recurrence: Recurrence
+) -> dict[str, Any]:
+    """What creating and editing both write."""
+    return {
+        "name": template.name,
+        "template": template_json(template),
+        "recurrence": recurrence.text,
+        "timezone": spec.timezone,
+        "aggregation": spec.aggregation,
+        "confirm_before_send": spec.confirm_before_send,
+    }
 
 
 def get_recurring(ctx: Context, recurring_id: int) -> Recurring:
