@@ -224,3 +224,27 @@ def test_a_ten_megabyte_notice_is_kept_and_applied(
     with ctx.db.read() as conn:
         size = conn.execute(select(inbound_reports.c.size)).scalar_one()
     assert size == len(big)
+
+
+def test_a_report_the_database_refuses_holds_back_no_other_report_of_its_batch(
+    ctx: Context, scenario: Scenario, mta: SandboxMTA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery_id, msgs = _sending(ctx, scenario, 3)
+    first, refused, third = _keep(ctx, [(msg, dsn(msg)) for msg in msgs.values()])
+    real = consumer.apply_observations
+
+    def refusing(ctx_: Context, observations: list, then: object = None) -> object:
+        if any(obs.report_id == refused for obs in observations):
+            raise RuntimeError("value too long for type character varying(400)")
+        return real(ctx_, observations, then=then)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(consumer, "apply_observations", refusing)
+
+    assert consumer.apply_waiting(ctx) == 3
+
+    with ctx.db.read() as conn:
+        rows = {r["id"]: r for r in conn.execute(select(inbound_reports)).mappings()}
+    assert rows[first]["outcome"] == rows[third]["outcome"] == ReportOutcome.APPLIED
+    assert rows[refused]["outcome"] == ReportOutcome.RECEIVED
+    assert "value too long" in rows[refused]["error"]
+    assert len(_bounced_per_message(ctx, delivery_id)) == 2

@@ -57,6 +57,19 @@ class _Batch:
             for report_id, processed in outcomes.items()
         }
 
+    def reports(self) -> list[int]:
+        return [*self.decided, *self.kinds]
+
+    def only(self, report_id: int) -> _Batch:
+        """The part of the batch about one report."""
+        part = _Batch(subjects={report_id: self.subjects.get(report_id)})
+        if report_id in self.decided:
+            part.decided[report_id] = self.decided[report_id]
+        else:
+            part.kinds[report_id] = self.kinds[report_id]
+            part.read[report_id] = self.read[report_id]
+        return part
+
 
 def apply_waiting(ctx: Context, limit: int = BATCH) -> int:
     """Claim waiting reports, read them, apply them in one transaction; how many there were.
@@ -70,13 +83,24 @@ def apply_waiting(ctx: Context, limit: int = BATCH) -> int:
     batch = _Batch()
     for row in claimed:
         _read(ctx, row, batch)
+    if _fault_applying(ctx, batch) is not None:
+        # One report the database refuses must not hold back the others: each alone.
+        for report_id in batch.reports():
+            one = batch.only(report_id)
+            if (fault := _fault_applying(ctx, one)) is not None:
+                _record_fault(ctx, one, fault)
+    return len(claimed)
+
+
+def _fault_applying(ctx: Context, batch: _Batch) -> Exception | None:
+    """Apply the batch with its reports' outcomes in one transaction; what failed, if it did."""
+    observations = [obs for found in batch.read.values() for obs in found]
     try:
-        observations = [obs for found in batch.read.values() for obs in found]
         apply_observations(ctx, observations, then=_recorder(ctx, batch))
     except Exception as exc:
-        log.exception("%d inbound reports are kept but could not be applied", len(claimed))
-        _record_fault(ctx, [row["id"] for row in claimed], batch, exc)
-    return len(claimed)
+        log.exception("%d inbound reports are kept but could not be applied", len(batch.reports()))
+        return exc
+    return None
 
 
 def drain(ctx: Context) -> int:
@@ -155,15 +179,16 @@ def _processed(kind: str, tally: Counter[Tally]) -> Processed:
     )
 
 
-def _record_fault(ctx: Context, report_ids: list[int], batch: _Batch, exc: Exception) -> None:
-    """The batch stays waiting, tried again after the retry delay, its error shown."""
+def _record_fault(ctx: Context, batch: _Batch, exc: Exception) -> None:
+    """The report stays waiting, tried again after the retry delay, the fault shown."""
+    error = _error(exc)
     faulty = {
         report_id: replace(
             batch.decided.get(report_id)
-            or Processed(ReportOutcome.RECEIVED, batch.kinds.get(report_id, ""), error=_error(exc)),
+            or Processed(ReportOutcome.RECEIVED, batch.kinds.get(report_id, ""), error=error),
             subject=batch.subjects.get(report_id),
         )
-        for report_id in report_ids
+        for report_id in batch.reports()
     }
     try:
         with ctx.db.write() as conn:
