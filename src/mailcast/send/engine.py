@@ -72,7 +72,7 @@ class SendEngine:
         self._sendable = SendableDeliveries(ctx)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._marks = HandOffMarks(self._begin_hand_offs)
+        self._marks = HandOffMarks(self._begin_hand_offs, inline=ctx.db.is_sqlite)
         processes = self.send_settings.compose_processes
         self._ahead = ComposeAhead(ctx.settings, ctx.secret, processes) if processes else None
         self._turns = Turns(ctx, self._stopping)

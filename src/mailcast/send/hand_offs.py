@@ -13,14 +13,18 @@ from collections.abc import Callable
 # this many waiting, the writer waits this long for the other sending tasks to join it. The
 # senders wait for their mark several times longer than that anyway (bench/send_throughput.py).
 _GROUP = 16
-_GATHER_SECONDS = 0.002
+_GATHER_SECONDS = 0.001
 
 
 class HandOffMarks:
     """Every sending task waits for its mark; those that arrive during a write share the next."""
 
-    def __init__(self, write: Callable[[list[int]], set[int]]) -> None:
-        self._write = write  # marks these message ids, returns those still held (in a thread)
+    def __init__(self, write: Callable[[list[int]], set[int]], *, inline: bool = False) -> None:
+        self._write = write  # marks these message ids, returns those still held
+        # On SQLite a mark is a few hundred µs of local work: the hop to a thread and back
+        # (and the thread's wait for the interpreter the sending tasks keep busy) cost the
+        # waiting senders more than the write itself. A server is written to from a thread.
+        self._inline = inline
         self._waiting: dict[int, asyncio.Future[bool]] = {}
         self._writer: asyncio.Task[None] | None = None
 
@@ -40,7 +44,10 @@ class HandOffMarks:
             marked: set[int] = set()
             failure: Exception | None = None
             try:
-                marked = await asyncio.to_thread(self._write, list(batch))
+                if self._inline:
+                    marked = self._write(list(batch))
+                else:
+                    marked = await asyncio.to_thread(self._write, list(batch))
             except Exception as exc:  # the senders give their messages back, unsent
                 failure = exc
             _settle(batch, marked, failure)

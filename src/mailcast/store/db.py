@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -81,6 +82,10 @@ class Database:
                 hide_parameters=True,
             )
         self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
+        # SQLite lets one writer in at a time, and one that finds the lock taken sleeps in
+        # steps of up to 100 ms before it looks again: the threads of one process (the send
+        # loop's marks, its records) queue here instead, and the next goes in at once.
+        self._writers = threading.RLock() if self.is_sqlite else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,7 +93,7 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with self._writers, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
