@@ -10,15 +10,12 @@ import os
 import secrets
 import socket
 from collections import Counter
-from dataclasses import dataclass, field
-
-from sqlalchemy import Connection
+from dataclasses import dataclass
 
 from mailcast.compose.composer import ComposedMessage, Recipient
 from mailcast.compose.templates import RenderError
 from mailcast.context import Context
-from mailcast.domain import DeliveryState, MessageStatus
-from mailcast.feedback import quarantine
+from mailcast.domain import DeliveryState
 from mailcast.send import outcomes
 from mailcast.send.compose_ahead import ComposeAhead
 from mailcast.send.hand_offs import HandOffMarks
@@ -30,22 +27,12 @@ from mailcast.send.replies import Concern, read_reply
 from mailcast.send.rotation import RelayRotation
 from mailcast.send.sendable import Sendable, SendableDeliveries
 from mailcast.send.turns import Held, Turns
-from mailcast.store import deliveries as delivery_store
-from mailcast.store import messages as message_store
+from mailcast.send.worker_store import EngineStats, WorkerStore
 from mailcast.store.messages import ClaimedMessage
 
 _UNREACHABLE_RETRY = dt.timedelta(seconds=5)
 # How soon a pause, stop or error decided elsewhere reaches the messages this worker holds.
 _STATE_CHECK_SECONDS = 0.1
-
-
-@dataclass
-class EngineStats:
-    relayed: int = 0
-    refused: int = 0
-    released: int = 0
-    batches: int = 0
-    deliveries_sent: list[int] = field(default_factory=list)
 
 
 def worker_name() -> str:
@@ -72,11 +59,11 @@ class SendEngine:
         self._sendable = SendableDeliveries(ctx)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._marks = HandOffMarks(self._begin_hand_offs, inline=ctx.db.is_sqlite)
+        self._store = WorkerStore(ctx, self.worker, self._sendable, self.stats)
+        self._marks = HandOffMarks(self._store.begin_hand_offs, inline=ctx.db.is_sqlite)
         processes = self.send_settings.compose_processes
         self._ahead = ComposeAhead(ctx.settings, ctx.secret, processes) if processes else None
         self._turns = Turns(ctx, self._stopping)
-        self._claim_turns = 0
         self._pauses: dict[int, str] = {}  # deliveries to pause at the next write, and why
         self._relay_pauses = RelayPauses(ctx, self._rotation, self._sendable)
         self._render_failures: Counter[int] = Counter()  # per delivery, while none rendered
@@ -118,16 +105,16 @@ class SendEngine:
                 await asyncio.to_thread(self._sendable.check_states)
                 next_state_check = loop.time() + _STATE_CHECK_SECONDS
             if loop.time() >= next_heartbeat:
-                await asyncio.to_thread(self._extend_leases)
+                await asyncio.to_thread(self._store.extend_leases)
                 next_heartbeat = loop.time() + self.send_settings.lease_seconds / 3
             claimed = 0
             if self._queued < self.send_settings.batch_size:
-                batch = await asyncio.to_thread(self._claim)
+                batch = await asyncio.to_thread(self._store.claim)
                 self._enqueue(batch)
                 claimed = len(batch)
             idle = claimed == 0 and self._outstanding == 0
             # Messages leased by a worker that died come back when the lease runs out.
-            if idle and until_idle and not await asyncio.to_thread(self._in_flight_elsewhere):
+            if idle and until_idle and not await asyncio.to_thread(self._store.in_flight_elsewhere):
                 return
             await self._wait(self.send_settings.poll_seconds if idle else 0.05)
 
@@ -160,45 +147,6 @@ class SendEngine:
         for task in late:
             task.cancel()
         await asyncio.gather(*senders, return_exceptions=True)
-
-    # --- database steps (run in a thread) -------------------------------------------------
-
-    def _in_flight_elsewhere(self) -> int:
-        with self.ctx.db.read() as conn:
-            return message_store.count_in_flight(conn)
-
-    def _begin_hand_offs(self, message_ids: list[int]) -> set[int]:
-        with self.ctx.db.write() as conn:
-            return message_store.begin_hand_offs(conn, self.worker, message_ids)
-
-    def _extend_leases(self) -> None:
-        lease_until = self.ctx.clock.now() + dt.timedelta(seconds=self.send_settings.lease_seconds)
-        with self.ctx.db.write() as conn:
-            message_store.extend_leases(conn, self.worker, lease_until)
-
-    def _claim(self) -> list[ClaimedMessage]:
-        now = self.ctx.clock.now()
-        lease_until = now + dt.timedelta(seconds=self.send_settings.lease_seconds)
-        with self.ctx.db.write() as conn:
-            message_store.release_expired_leases(conn, now)
-            for delivery_id, sendable in self._in_turn():
-                batch = message_store.claim_batch(
-                    conn, delivery_id, self.worker, now, lease_until, self.send_settings.batch_size
-                )
-                if batch:
-                    self._claim_turns += 1
-                    return batch
-                if sendable.state is DeliveryState.SENDING:
-                    self._finish(conn, delivery_id, now)
-        return []
-
-    def _in_turn(self) -> list[tuple[int, Sendable]]:
-        """The deliveries to claim from, each claim starting with the next: several sending at
-        once share the worker batch by batch, and none waits for another to end."""
-        # A copy: the sending tasks drop deliveries (errors) while this thread claims.
-        sendable = list(self._sendable.items())
-        first = self._claim_turns % len(sendable) if sendable else 0
-        return sendable[first:] + sendable[:first]
 
     def _enqueue(self, batch: list[ClaimedMessage]) -> None:
         self._outstanding += len(batch)
@@ -234,44 +182,15 @@ class SendEngine:
     def _retry_at(self) -> dt.datetime:
         return self.ctx.clock.now() + _UNREACHABLE_RETRY
 
-    def _finish(self, conn: Connection, delivery_id: int, now: dt.datetime) -> None:
-        if message_store.finish_sending(conn, delivery_id, now):
-            self.stats.deliveries_sent.append(delivery_id)
-
     async def _flush(self) -> None:
         if self._results or self._fatal or self._pauses:
             results, self._results = self._results, []
             fatal, self._fatal = self._fatal, {}
             pauses, self._pauses = self._pauses, {}
-            await asyncio.to_thread(self._record, results, fatal, pauses)
+            await asyncio.to_thread(self._store.record, results, fatal, pauses)
             self._outstanding -= len(results)
             if self._ahead is not None:
                 self._ahead.forget([result.row["id"] for result in results])
-
-    def _record(
-        self, results: list[Recorded], fatal: dict[int, str], pauses: dict[int, str]
-    ) -> None:
-        now = self.ctx.clock.now()
-        moves: dict[int, Counter[tuple[MessageStatus, MessageStatus]]] = {}
-        for result in results:
-            moves.setdefault(result.delivery_id, Counter())[(result.old, result.new)] += 1
-        rows = [r.row for r in results]
-        new_events = [r.event for r in results if r.event]
-        notes = [r.address_note for r in results if r.address_note]
-        with self.ctx.db.write() as conn:
-            message_store.record_batch(conn, self.worker, rows, new_events, moves, now)
-            # What the replies said about the addresses: quarantine, errors, successes.
-            quarantine.note_all(conn, notes, self.ctx.settings.quarantine.policy)
-            for delivery_id, reason in fatal.items():
-                delivery_store.fail_sending(conn, delivery_id, reason, now)
-            for delivery_id, reason in pauses.items():
-                delivery_store.pause_for_relay(conn, delivery_id, reason, now)
-            for delivery_id in moves.keys() - fatal.keys() - pauses.keys():
-                self._finish(conn, delivery_id, now)
-            # A message given back once its delivery stopped, failed or ended will never leave.
-            for delivery_id in moves.keys() | fatal.keys():
-                message_store.mark_not_sent(conn, delivery_id, now)
-        self.stats.batches += 1
 
     # --- the sending tasks ----------------------------------------------------------------
 
