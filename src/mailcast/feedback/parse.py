@@ -219,7 +219,9 @@ def _fallback(message: Message, parts: mime.Parts, notice: str, full_notice: str
     """No recipient named in the notice: take them from the headers, explain with it all."""
     candidates: list[str] = []
     for name in _RECIPIENT_HEADERS:
-        candidates += _addresses(mime.header(message, name))
+        candidates += smtp.addresses(mime.header(message, name))
+    # X-Failed-Recipients lists every failed recipient: all of them are the notice's.
+    failed = len(candidates)
     if parts.returned is not None:
         for name in _RETURNED_HEADERS:
             candidates += _addresses(mime.header(parts.returned, name))
@@ -239,7 +241,7 @@ def _fallback(message: Message, parts: mime.Parts, notice: str, full_notice: str
             diagnostic=text,
             command=smtp.command(text),
         )
-        for address in dict.fromkeys(candidates[:1])
+        for address in dict.fromkeys(candidates[: max(failed, 1)])
     ]
 
 

@@ -16,7 +16,7 @@ PHRASES: dict[str, list[str]] = {
         r"mailbox.{0,30}(?:quota|exceed|over ?quota|size limit)",
         r"(?:over|exceed(?:ed|s)?|exceeding) (?:the |his |her |their |its )?(?:disk |storage |"
         r"mailbox |user |account )?quota",
-        r"quota (?:exceeded|violation|full)",
+        r"(?<!message )quota (?:exceeded|violation|full)",
         r"(?:disk|storage) (?:quota|space).{0,20}(?:exceed|full|reached)",
         r"insufficient (?:disk|storage) space|not (?:enough|sufficient) (?:disk |storage )?space",
         r"no space left on device|full mailbox|mailfolder is full|inbox is full",
@@ -29,6 +29,7 @@ PHRASES: dict[str, list[str]] = {
         r"their mailbox is full|recipient'?s? mailbox (?:is )?full",
         r"mailbox (?:size limit exceeded|would exceed)|quota violation|user has exceeded quota",
         r"(?:space|storage) has been used up|not enough (?:free )?space|over ?quota",
+        r"does not have enough space|(?:be )?over the allowed quota|reached disk quota",
     ],
     "mesgtoobig": [
         r"message (?:is )?too (?:big|large)(?! for (?:the )?(?:mailbox|recipient))",
@@ -123,6 +124,7 @@ PHRASES: dict[str, list[str]] = {
         r"members-only list|closed mailing list|not subscribed to this group",
         r"message given low priority|messages with multiple addresses|mass mailer",
         r"do not accept messages containing images or other attachments",
+        r"allowable number of posts without solving a captcha",
     ],
     "contenterror": [
         r"header (?:size exceeds|error|are not accepted)|invalid mime|mime complexity",
@@ -166,6 +168,11 @@ PHRASES: dict[str, list[str]] = {
         r"missing home directory|unknown (?:virtual )?user|adresse nicht gefunden",
         r"does not exist at the organi[sz]ation|not found in (?:the )?(?:name )?directory",
         r"\b(?:user|recipient) [^\s]{1,100} (?:was )?not found\b|\buser \([^()]{1,100}\) unknown",
+        r"<[^<>\s@]{1,64}@[^<>\s]{1,255}> not found|rcpt <[^<>\s]{1,255}> does not exist",
+        r"5\.1\.0 address rejected|bad[-_]recipient",
+        r"mailbox (?:is |\S{1,255}@\S{1,255} )unavailable",
+        r"no \S{1,64} in name directory|account unavailable:|this spectator does not exist",
+        r"the following recipients was undeliverable",
     ],
     "hostunknown": [
         r"(?:host|domain)(?: or domain)? (?:name )?(?:not found|unknown|does not exist|"
@@ -178,6 +185,7 @@ PHRASES: dict[str, list[str]] = {
         r"couldn'?t find any host (?:named|by that name)",
         r"(?<![@\w.-])[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8} does ?n[o']t exist",
         r"\bhost [\w.-]{1,250} not found",
+        r"the account or domain may not exist",
     ],
     "filtered": [
         r"message filtered|filtered by|user reject|refuses? to (?:accept|receive)",
@@ -185,6 +193,7 @@ PHRASES: dict[str, list[str]] = {
         r"only accepting mail from specific|has restricted sms|account is protected",
         r"previously (?:been )?bounced|bounced address|cannot route mail to user",
         r"rejected due to user rules|refuses? to receive|you have been blocked by the recipient",
+        r"not found recipient account",
     ],
     "rejected": [
         r"sender (?:address |email address |domain |ip )?(?:rejected|refused|denied|invalid|"
@@ -206,6 +215,13 @@ PHRASES: dict[str, list[str]] = {
         r"administrative prohibition|backscatter protection|senderfilterconfig",
         r"email address is not verified|sender (?:address )?(?:has been blacklisted|was rejected)",
         r"address that has been blacklisted",
+        r"access denied \(in reply to mail from command\)",
+        r"all recipient addresses rejected : access",
+        r"\bbadsendermx\b|\bsendernoa\b|has an outgoing mail suspension|not member article from",
+        r"sending this from a different address or alias|mailfrom domain is listed in",
+        r"your access to submit messages to this e-mail system has been rejected",
+        r"server does not accept mail from",
+        r"\bsender <?[^\s<>@]{1,64}@[^\s<>]{1,255}>? (?:was )?rejected",
     ],
     "speeding": [
         r"please try again slower|temporarily rate limited|at a rate that prevents",

@@ -12,19 +12,34 @@ from types import ModuleType
 
 from mailcast.feedback.lhost import (
     amazon_ses,
+    courier,
+    dragonfly,
     exchange,
+    exchange2003,
     exim,
+    ezweb,
     fml,
     gmail,
+    googlegroups,
+    imailserver,
     james,
+    kddi,
     mcafee,
+    messagingserver,
     mfilter,
+    notes,
+    office365,
+    opensmtpd,
     postfix,
+    powermta,
     qmail,
     sendmail,
+    trendmicro,
     unknown_mta,
+    yahoo,
 )
 from mailcast.feedback.lhost.common import Notice, Reading
+from mailcast.feedback.model import Finding
 
 __all__ = ["FAMILIES", "Notice", "Reading", "read"]
 
@@ -32,16 +47,30 @@ __all__ = ["FAMILIES", "Notice", "Reading", "read"]
 # recognised by their wording, which other software sometimes imitates.
 FAMILIES: tuple[ModuleType, ...] = (
     amazon_ses,
+    powermta,
     mfilter,
     mcafee,
     james,
     fml,
+    googlegroups,
     gmail,
+    messagingserver,
+    courier,
+    opensmtpd,
+    dragonfly,
+    yahoo,
+    notes,
+    ezweb,
+    kddi,
+    trendmicro,
+    exchange2003,
+    office365,
     postfix,
     sendmail,
     exim,
     qmail,
     exchange,
+    imailserver,
     unknown_mta,
 )
 
@@ -52,8 +81,21 @@ def read(notice: Notice) -> Reading:
         if not family.claims(notice):
             continue
         reading: Reading = family.read(notice)
+        reading.findings = _distinct(reading.findings)
         if reading.findings or reading.command:
             reading.steps_stated = bool(family.STEPS_STATED)
             reading.self_evident = bool(getattr(family, "SELF_EVIDENT", False))
             return reading
     return Reading()
+
+
+def _distinct(findings: list[Finding]) -> list[Finding]:
+    """Each recipient once: bilingual notices (Mail.ru's) list the same block in each language."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for item in findings:
+        key = (item.address.lower(), item.diagnostic)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept

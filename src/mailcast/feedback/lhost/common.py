@@ -111,3 +111,22 @@ def step_named(word: str) -> str:
     if verb in ("BDAT", "."):
         return "DATA"
     return ""
+
+
+Causes = tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def named_cause(text: str, causes: Causes) -> str:
+    """The first cause whose fixed message the text carries, "" when none does."""
+    return next((reason for reason, pattern in causes if pattern.search(text)), "")
+
+
+def own_message(item: Finding, causes: Causes) -> Finding:
+    """Mark a finding with the cause its MTA's own message names (a remote reply decides alone).
+
+    An MTA's own words ("Domain does not exist", "Envelope expired") name the cause; a reply
+    code in the text says a remote server answered, and its words are classified as they come.
+    """
+    if not item.reply_code:
+        item.hint = item.hint or named_cause(item.diagnostic, causes)
+    return item

@@ -3,7 +3,9 @@
 A bounce notice gives one block per recipient, "<address>: text", continued on indented
 lines; the step is written "(in reply to RCPT TO command)". Postfix names the step of the
 session once even when several recipients share it, so the first step named stands for the
-recipients whose block names none. The smtpd transcript lists "In:"/"Out:" lines: a
+recipients whose block names none. A block with no remote reply ("said:") is Postfix's own
+message ("connect to ...: No route to host", "Host or domain name not found"); those name
+a cause. The smtpd transcript lists "In:"/"Out:" lines: a
 recipient is the argument of RCPT TO, its verdict the next reply.
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 
 import re
 
+from mailcast.domain import BounceReason as Reason
 from mailcast.feedback import smtp
-from mailcast.feedback.lhost.common import Notice, Reading, finding, step_named
+from mailcast.feedback.lhost.common import Notice, Reading, finding, named_cause, step_named
 from mailcast.feedback.model import Finding
 
 NAME = "postfix"
@@ -39,6 +42,37 @@ _IN_REPLY = re.compile(
 _TRANSCRIPT_LINE = re.compile(r"^\s{0,20}(In|Out):\s{1,20}(.{0,4000})$")
 _SMTPD = re.compile(r"smtp server: errors from", re.I)
 _END = re.compile(r"^(?:reporting-mta|final-recipient|content-description):", re.I | re.M)
+_REMOTE = re.compile(r"\bsaid:|refused to talk to me", re.I)
+# What Postfix writes itself when no server answered (smtp_connect.c, smtp_proto.c, local(8),
+# virtual(8)); each names a cause. A remote reply quoted after "said:" is left to the tables.
+_OWN_WORDS = (
+    (
+        Reason.HOST_UNKNOWN,
+        re.compile(
+            r"host or domain name not found\. name service error for name=\S{1,255} "
+            r"type=\w{1,5}: host not found(?!, try again)",
+            re.I,
+        ),
+    ),
+    (
+        Reason.NETWORK_ERROR,
+        re.compile(
+            r"connect to \S{1,300}: (?:no route to host|network is unreachable)"
+            r"|lost connection with \S{1,255} while|host not found, try again",
+            re.I,
+        ),
+    ),
+    (
+        Reason.EXPIRED,
+        re.compile(
+            r"connect to \S{1,300}: connection timed out"
+            r"|conversation with \S{1,255} timed out while",
+            re.I,
+        ),
+    ),
+    (Reason.MAILBOX_FULL, re.compile(r": disk quota exceeded|maildir (?:is )?over quota", re.I)),
+    (Reason.SYSTEM_ERROR, re.compile(r"mail for \S{1,255} loops back to myself", re.I)),
+)
 
 
 def claims(notice: Notice) -> bool:
@@ -68,10 +102,16 @@ def _blocks(body: str) -> list[Finding]:
         elif blocks and (not line.strip() or _END.match(line)):
             blocks.append(("", "", []))  # a blank line closes the block
     return [
-        finding(address, " ".join(lines), _step(" ".join(lines)), original_recipient=alias)
+        _own(finding(address, " ".join(lines), _step(" ".join(lines)), original_recipient=alias))
         for address, alias, lines in blocks
         if address
     ]
+
+
+def _own(item: Finding) -> Finding:
+    if not _REMOTE.search(item.diagnostic):
+        item.hint = named_cause(item.diagnostic, _OWN_WORDS)
+    return item
 
 
 def _step(text: str) -> str:

@@ -17,8 +17,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mailcast.domain import BounceReason as Reason
 from mailcast.feedback import smtp
-from mailcast.feedback.lhost.common import ADDRESS, Notice, Reading, finding, step_named
+from mailcast.feedback.lhost.common import (
+    ADDRESS,
+    Notice,
+    Reading,
+    finding,
+    named_cause,
+    step_named,
+)
 from mailcast.feedback.model import Finding
 
 NAME = "sendmail"
@@ -41,6 +49,37 @@ _SENDER_MENTION = re.compile(rf"\bfrom:?\s{{0,20}}<?{ADDRESS}>?", re.I)
 _STOP = re.compile(
     r"^[ \t]{0,20}-{3,80}.{0,40}(?:message|original|unsent)|^--\S|^content-type:|^reporting-mta:",
     re.I,
+)
+
+
+# Sendmail's own words for what happened when no server answered (deliver.c, domain.c,
+# usersmtp.c); each names a cause whatever the status code says.
+_OWN_WORDS = (
+    (Reason.BLOCKED, re.compile(r"deferred: connection refused by ", re.I)),
+    (
+        Reason.EXPIRED,
+        re.compile(
+            r"deferred: connection timed out (?:during|with)|message could not be "
+            r"delivered for \d|cannot send message for \d",
+            re.I,
+        ),
+    ),
+    (
+        Reason.HOST_UNKNOWN,
+        re.compile(
+            r"host unknown \(name server: [^()]{1,255}: (?:host|no data) (?:not found|known)"
+            r"\)",
+            re.I,
+        ),
+    ),
+    (
+        Reason.NETWORK_ERROR,
+        re.compile(
+            r"deferred: name server: [^:]{1,255}: host name lookup failure"
+            r"|deferred: no route to host|deferred: network is unreachable",
+            re.I,
+        ),
+    ),
 )
 
 
@@ -79,6 +118,8 @@ def read(notice: Notice) -> Reading:
     findings = [
         finding(r.address, " ".join(r.lines), r.command) for r in session.recipients.values()
     ]
+    for item in findings:
+        item.hint = named_cause(item.diagnostic, _OWN_WORDS)
     if not findings:
         findings = _from_loose(session)
     command = session.first_command or ("CONN" if session.answered_greeting else "")
