@@ -101,6 +101,19 @@ def lines_between(
     return rest.split("\n")
 
 
+def recipient_blocks(text: str, recipient: re.Pattern[str]) -> list[tuple[str, list[str]]]:
+    """Each line `recipient` finds (its group 1 the address), with the lines after it up to
+    the next one: the layout of notices that write an address, then what befell it."""
+    found: list[tuple[str, list[str]]] = []
+    for line in text.split("\n"):
+        match = recipient.search(line.strip())
+        if match:
+            found.append((match.group(1), []))
+        elif found and line.strip():
+            found[-1][1].append(line.strip())
+    return found
+
+
 def step_named(word: str) -> str:
     """The SMTP step a client command starts with ("RCPT To:<a@b>" → RCPT)."""
     verb = word.strip().split(" ", 1)[0].split(":", 1)[0].upper()

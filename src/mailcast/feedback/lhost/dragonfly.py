@@ -24,6 +24,7 @@ from mailcast.feedback.lhost.common import (
     Reading,
     finding,
     own_message,
+    recipient_blocks,
     step_named,
 )
 
@@ -47,13 +48,7 @@ def claims(notice: Notice) -> bool:
 def read(notice: Notice) -> Reading:
     end = _END.search(notice.body)
     body = notice.body[: end.start()] if end else notice.body
-    found: list[tuple[str, list[str]]] = []
-    for line in body.split("\n"):
-        match = _RECIPIENT.search(line)
-        if match:
-            found.append((match.group(1), []))
-        elif found and line.strip():
-            found[-1][1].append(line.strip())
+    found = recipient_blocks(body, _RECIPIENT)
     findings = []
     for address, lines in found:
         text = " ".join(lines)

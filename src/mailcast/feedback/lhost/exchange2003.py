@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from mailcast.domain import BounceReason as Reason
-from mailcast.feedback.lhost.common import ADDRESS, Notice, Reading, finding
+from mailcast.feedback.lhost.common import ADDRESS, Notice, Reading, finding, recipient_blocks
 from mailcast.feedback.model import Finding
 
 NAME = "exchange2003"
@@ -54,13 +54,7 @@ def read(notice: Notice) -> Reading:
     start = _START.search(notice.body)
     if start is None:
         return Reading(NAME)
-    found: list[tuple[str, list[str]]] = []
-    for line in notice.body[start.end() :].split("\n"):
-        match = _RECIPIENT.match(line)
-        if match:
-            found.append((match.group(1), []))
-        elif found and line.strip():
-            found[-1][1].append(line.strip())
+    found = recipient_blocks(notice.body[start.end() :], _RECIPIENT)
     return Reading(NAME, [_complete(address, lines) for address, lines in found])
 
 

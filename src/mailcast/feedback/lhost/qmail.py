@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from mailcast.domain import BounceReason as Reason
-from mailcast.feedback.lhost.common import ADDRESS, Notice, Reading, finding
+from mailcast.feedback.lhost.common import ADDRESS, Notice, Reading, finding, recipient_blocks
 from mailcast.feedback.model import Finding
 
 NAME = "qmail"
@@ -69,13 +69,7 @@ def read(notice: Notice) -> Reading:
     start = _START.search(notice.head)
     body = notice.body[start.end() if start else 0 :]
     end = _END.search(body)
-    found: list[tuple[str, list[str]]] = []
-    for line in (body[: end.start()] if end else body).split("\n"):
-        match = _RECIPIENT.match(line.strip())
-        if match:
-            found.append((match.group(1), []))
-        elif found and line.strip():
-            found[-1][1].append(line.strip())
+    found = recipient_blocks(body[: end.start()] if end else body, _RECIPIENT)
     return Reading(NAME, [_complete(address, lines) for address, lines in found])
 
 
