@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import insert, inspect, select
 
-from mailcast.store.db import Database, normalise_url
+from mailcast.store.db import Database, WriterBusy, normalise_url
 from mailcast.store.tables import lists, metadata
 
 
@@ -36,3 +37,29 @@ def test_naive_datetimes_are_refused(db: Database) -> None:
 def test_plain_postgresql_urls_use_psycopg() -> None:
     assert normalise_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_writer_that_will_not_wait_is_told_another_thread_is_writing(db: Database) -> None:
+    """On SQLite the send loop's marks must not queue behind a thread's write (send/hand_offs)."""
+    writing, done = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with db.write():
+            writing.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=long_write)
+    thread.start()
+    try:
+        assert writing.wait(5)
+        if db.is_sqlite:
+            with pytest.raises(WriterBusy), db.write(wait=False):
+                pass
+        else:  # a server takes writers side by side
+            with db.write(wait=False) as conn:
+                assert conn.execute(select(1)).scalar() == 1
+    finally:
+        done.set()
+        thread.join()
+    with db.write(wait=False) as conn:
+        assert conn.execute(select(1)).scalar() == 1

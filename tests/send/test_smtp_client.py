@@ -43,6 +43,31 @@ def _send_all(relay: RecordingRelay, recipients: list[str]) -> list[RelayReply]:
     return asyncio.run(send())
 
 
+def _send_announcing(
+    relay: RecordingRelay, recipients: list[str], announced: dict[int, str] | None = None
+) -> list[RelayReply]:
+    """As a sending task does when its next message is ready: each message's data goes with
+    the next one's envelope (or, with `announced`, with the envelope of another)."""
+    envelopes = [_message(r) for r in recipients]
+    following = [
+        envelopes[i + 1] if i + 1 < len(envelopes) else None for i in range(len(envelopes))
+    ]
+    for i, recipient in (announced or {}).items():
+        following[i] = _message(recipient)
+
+    async def send() -> list[RelayReply]:
+        connection = RelayConnection(RelaySettings(port=relay.port, timeout=5))
+        try:
+            return [
+                await connection.send(envelope, lambda after=after: after)  # type: ignore[misc]
+                for envelope, after in zip(envelopes, following, strict=True)
+            ]
+        finally:
+            await connection.close()
+
+    return asyncio.run(send())
+
+
 @pytest.fixture
 def relay() -> Iterator[RecordingRelay]:
     with RecordingRelay() as server:
@@ -71,12 +96,89 @@ def test_with_pipelining_the_envelope_goes_in_one_write_on_one_connection(
     assert message.dsn_rcpt[0]["NOTIFY"] == "SUCCESS,FAILURE,DELAY"  # type: ignore[attr-defined]
 
 
+def test_the_next_envelope_goes_in_the_same_write_as_the_data_before_it(
+    relay: RecordingRelay,
+) -> None:
+    recipients = ["a@example.com", "b@example.com", "c@example.com"]
+    replies = _send_announcing(relay, recipients)
+
+    assert [r.queue_id for r in replies] == ["Q1", "Q2", "Q3"]
+    assert relay.connections == 1
+    assert [m.rcpt_tos for m in relay.messages] == [[r] for r in recipients]
+    # RFC 2920's "content first": the end of a message's data, then the next MAIL, RCPT, DATA.
+    together = [r for r in relay.reads if b"\r\n.\r\nMAIL FROM:" in r]
+    assert len(together) == 2
+    assert all(r.endswith(b"DATA\r\n") and b"RCPT TO:" in r for r in together)
+    message = relay.messages[1]
+    assert isinstance(message.content, bytes)
+    assert b"\r\n.a line that starts with a dot\r\n" in message.content
+
+
+def test_after_a_refused_message_the_announced_one_still_goes() -> None:
+    script = Script(replies={("END", "spam@example.com"): "554 5.7.1 looks like spam"})
+    with RecordingRelay(script) as relay:
+        replies = _send_announcing(relay, ["spam@example.com", "next@example.com"])
+    assert replies[0] == RelayReply(ReplyKind.REFUSED, 554, "5.7.1 looks like spam", Stage.DATA)
+    assert replies[1].kind is ReplyKind.ACCEPTED
+    assert relay.connections == 1
+    assert [m.rcpt_tos for m in relay.messages] == [["next@example.com"]]
+
+
+@pytest.mark.parametrize("end", [DROP, "421 4.7.0 closing connection"])
+def test_when_the_session_ends_after_a_message_the_announced_one_goes_in_a_new_one(
+    end: str,
+) -> None:
+    with RecordingRelay(Script(replies={("END", "cut@example.com"): end})) as relay:
+        replies = _send_announcing(relay, ["cut@example.com", "next@example.com"])
+    assert replies[0].kind is (ReplyKind.UNREACHABLE if end == DROP else ReplyKind.REFUSED)
+    assert replies[1].kind is ReplyKind.ACCEPTED
+    assert relay.connections == 2
+    assert [m.rcpt_tos for m in relay.messages] == [["next@example.com"]]
+
+
+def test_an_announced_message_that_does_not_follow_is_never_delivered() -> None:
+    """Its DATA was answered 354: only ending the session keeps it from being delivered."""
+    with RecordingRelay() as relay:
+        replies = _send_announcing(
+            relay, ["a@example.com", "c@example.com"], announced={0: "b@example.com"}
+        )
+        assert [r.kind for r in replies] == [ReplyKind.ACCEPTED] * 2
+        assert relay.connections == 2
+        # The last message announced none: the session ends with QUIT.
+        assert relay.reads_with(b"QUIT")
+    assert [m.rcpt_tos for m in relay.messages] == [["a@example.com"], ["c@example.com"]]
+
+
+def test_a_session_closed_with_an_announced_message_delivers_nothing_more() -> None:
+    async def send() -> RelayReply:
+        connection = RelayConnection(RelaySettings(port=relay.port, timeout=5))
+        try:
+            return await connection.send(_message("a@example.com"), lambda: after)
+        finally:
+            await connection.close()
+
+    after = _message("b@example.com")
+    with RecordingRelay() as relay:
+        assert asyncio.run(send()).kind is ReplyKind.ACCEPTED
+        assert relay.reads_with(b"MAIL FROM:<b-1-abc@bounces.example.com>")
+        assert not relay.reads_with(b"QUIT")
+    assert [m.rcpt_tos for m in relay.messages] == [["a@example.com"]]
+
+
 def test_without_pipelining_each_command_waits_for_its_reply() -> None:
     with RecordingRelay(Script(pipelining=False)) as relay:
         replies = _send_all(relay, ["a@example.com", "b@example.com"])
     assert [r.kind for r in replies] == [ReplyKind.ACCEPTED] * 2
     assert relay.reads_with(b"MAIL FROM:") and relay.reads_with(b"RCPT TO:")
     assert not [r for r in relay.reads if b"MAIL FROM:" in r and b"RCPT TO:" in r]
+    assert len(relay.messages) == 2
+
+
+def test_without_pipelining_no_envelope_goes_ahead_of_its_turn() -> None:
+    with RecordingRelay(Script(pipelining=False)) as relay:
+        replies = _send_announcing(relay, ["a@example.com", "b@example.com"])
+    assert [r.kind for r in replies] == [ReplyKind.ACCEPTED] * 2
+    assert not [r for r in relay.reads if b"MAIL FROM:" in r and b"\r\n.\r\n" in r]
     assert len(relay.messages) == 2
 
 

@@ -6,21 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import os
 import secrets
 import socket
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from mailcast.compose.composer import ComposedMessage, Recipient
-from mailcast.compose.templates import RenderError
 from mailcast.context import Context
 from mailcast.domain import DeliveryState
 from mailcast.send import outcomes
-from mailcast.send.compose_ahead import ComposeAhead
+from mailcast.send.composing import Composing
 from mailcast.send.hand_offs import HandOffMarks
 from mailcast.send.outcomes import Recorded
 from mailcast.send.probe import ProbeEnvelope
+from mailcast.send.ready import Ready, Sent, Turn
 from mailcast.send.relay import Envelope, RelayConnection, RelayReply, ReplyKind
 from mailcast.send.relay_pauses import RelayPauses
 from mailcast.send.replies import Concern, read_reply
@@ -30,6 +30,7 @@ from mailcast.send.turns import Held, Turns
 from mailcast.send.worker_store import EngineStats, WorkerStore
 from mailcast.store.messages import ClaimedMessage
 
+_T = TypeVar("_T")
 _UNREACHABLE_RETRY = dt.timedelta(seconds=5)
 # How soon a pause, stop or error decided elsewhere reaches the messages this worker holds.
 _STATE_CHECK_SECONDS = 0.1
@@ -56,18 +57,16 @@ class SendEngine:
         self._results: list[Recorded] = []
         self._fatal: dict[int, str] = {}
         self._outstanding = 0  # claimed and not yet recorded
+        self._low_water = 1  # a queue shorter than this wakes the coordinator
         self._sendable = SendableDeliveries(ctx)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._store = WorkerStore(ctx, self.worker, self._sendable, self.stats)
         self._marks = HandOffMarks(self._store.begin_hand_offs, inline=ctx.db.is_sqlite)
-        processes = self.send_settings.compose_processes
-        self._ahead = ComposeAhead(ctx.settings, ctx.secret, processes) if processes else None
+        self._composing = Composing(ctx, self._give_up)
         self._turns = Turns(ctx, self._stopping)
         self._pauses: dict[int, str] = {}  # deliveries to pause at the next write, and why
         self._relay_pauses = RelayPauses(ctx, self._rotation, self._sendable)
-        self._render_failures: Counter[int] = Counter()  # per delivery, while none rendered
-        self._rendered: set[int] = set()
 
     # --- the coordinator ------------------------------------------------------------------
 
@@ -109,9 +108,12 @@ class SendEngine:
                 next_heartbeat = loop.time() + self.send_settings.lease_seconds / 3
             claimed = 0
             if self._queued < self.send_settings.batch_size:
-                batch = await asyncio.to_thread(self._store.claim)
+                batch = await self._batch_step(self._store.claim)
                 self._enqueue(batch)
                 claimed = len(batch)
+                # While claims bring messages, the next claim starts before the queue runs dry
+                # (a record and a claim take longer than the last messages take to go).
+                self._low_water = self.send_settings.batch_size // 2 if claimed else 1
             idle = claimed == 0 and self._outstanding == 0
             # Messages leased by a worker that died come back when the lease runs out.
             if idle and until_idle and not await asyncio.to_thread(self._store.in_flight_elsewhere):
@@ -137,8 +139,7 @@ class SendEngine:
         await self._let_hand_offs_finish(senders)
         await self._flush()
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
-        if self._ahead is not None:
-            self._ahead.close()
+        self._composing.close()
 
     async def _let_hand_offs_finish(self, senders: list[asyncio.Task[None]]) -> None:
         # A relay that stops answering cannot hold the stop longer than its own timeout: a
@@ -148,17 +149,19 @@ class SendEngine:
             task.cancel()
         await asyncio.gather(*senders, return_exceptions=True)
 
+    async def _batch_step(self, step: Callable[..., _T], *args: Any) -> _T:
+        """A batch's claim or record. On SQLite on the loop, as the marks are: from a thread
+        it held the write lock for as long as it waited for the interpreter, and every mark
+        waited behind it. A server is written to from a thread."""
+        if self.ctx.db.is_sqlite:
+            return step(*args)
+        return await asyncio.to_thread(step, *args)
+
     def _enqueue(self, batch: list[ClaimedMessage]) -> None:
         self._outstanding += len(batch)
-        self._compose_ahead(batch)
+        self._composing.submit(batch, self._sendable.get(batch[0].delivery_id) if batch else None)
         for msg in batch:
             self._dispatch(msg)
-
-    def _compose_ahead(self, batch: list[ClaimedMessage]) -> None:
-        sendable = self._sendable.get(batch[0].delivery_id) if batch else None
-        if self._ahead is not None and sendable is not None:  # a batch is of one delivery
-            recipients = [_recipient(msg) for msg in batch]
-            self._ahead.submit(sendable.composer.content, recipients, self.ctx.clock.now())
 
     def _dispatch(self, msg: ClaimedMessage) -> None:
         """To the queue of a relay in rotation that its delivery may use; else back, later."""
@@ -187,26 +190,53 @@ class SendEngine:
             results, self._results = self._results, []
             fatal, self._fatal = self._fatal, {}
             pauses, self._pauses = self._pauses, {}
-            await asyncio.to_thread(self._store.record, results, fatal, pauses)
+            await self._batch_step(self._store.record, results, fatal, pauses)
             self._outstanding -= len(results)
-            if self._ahead is not None:
-                self._ahead.forget([result.row["id"] for result in results])
+            self._composing.forget([result.row["id"] for result in results])
 
     # --- the sending tasks ----------------------------------------------------------------
 
     async def _sender(self, relay: str, connection: RelayConnection) -> None:
+        """Hand messages over one after the other. The next one is made ready (its turn, its
+        content) while this one is with the relay, so that its envelope can go with this one's
+        data and be answered while its hand-off is marked."""
+        ready = await self._next_ready(relay, connection)
+        ahead: asyncio.Task[Ready | None] | None = None
+        try:
+            while ready is not None:
+                ahead = asyncio.create_task(self._next_ready(relay, connection))
+                following = functools.partial(self._envelope_if_ready, ahead)
+                self._finished(await self._transmitted(ready, following))
+                ready = await ahead
+                ahead = None
+                if ready is not None and self._stopping.is_set():
+                    self._finished(self._given_back(ready))
+                    ready = await self._next_ready(relay, connection)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+
+    def _finished(self, result: Recorded | None) -> None:
+        if result is None:  # gone to another relay
+            return
+        self._results.append(result)
+        if len(self._results) >= self.send_settings.batch_size or self._queued < self._low_water:
+            self._wake.set()
+
+    async def _next_ready(self, relay: str, connection: RelayConnection) -> Ready | None:
+        """The next message of the relay's queue that may go now; None: the worker stops."""
         queue = self._queues[relay]
         while (msg := await queue.get()) is not None:
-            result = await self._send_one(relay, connection, msg)
-            if result is None:  # gone to another relay
-                continue
-            self._results.append(result)
-            if len(self._results) >= self.send_settings.batch_size or not self._queued:
-                self._wake.set()
+            prepared = await self._prepared(relay, connection, msg)
+            if isinstance(prepared, Ready):
+                return prepared
+            self._finished(prepared)
+        return None
 
-    async def _send_one(
+    async def _prepared(
         self, relay: str, connection: RelayConnection, msg: ClaimedMessage
-    ) -> Recorded | None:
+    ) -> Ready | Recorded | None:
+        """Its turn taken and its content composed; else what became of it."""
         sendable = self._sendable.get(msg.delivery_id)
         if sendable is None or msg.delivery_id in self._fatal:
             self.stats.released += 1
@@ -218,43 +248,57 @@ class SendEngine:
         later = await self._turns.paced(relay, group)
         if later is not None:  # before composing: a held domain costs no rendering
             return outcomes.released(msg, retry_at=later)
+        turn = Turn(relay, group, connection)
         try:
-            return await self._hand_off(_Turn(relay, group, connection), msg, sendable)
-        finally:
+            prepared = await self._made_ready(turn, msg, sendable)
+        except BaseException:
             self._turns.ended(group)
+            raise
+        if not isinstance(prepared, Ready):
+            self._turns.ended(group)
+        return prepared
 
-    async def _hand_off(
-        self, turn: _Turn, msg: ClaimedMessage, sendable: Sendable
-    ) -> Recorded | None:
+    async def _made_ready(
+        self, turn: Turn, msg: ClaimedMessage, sendable: Sendable
+    ) -> Ready | Recorded | None:
         now = self.ctx.clock.now()
-        composed = await self._composed(msg, sendable, now)
+        composed = await self._composing.composed(msg, sendable, now)
         if isinstance(composed, str):  # the template failed for this recipient
-            self._render_failed(msg.delivery_id, composed)
             return outcomes.unrenderable(msg, sendable.mode, composed, now)
-        self._rendered.add(msg.delivery_id)
         held = await self._turns.shared(turn.relay, turn.group)
         if held is not None:
             return self._held(msg, sendable, turn.relay, held)
-        if not await self._hand_off_begins(msg):
-            return outcomes.released(msg)
-        envid = composed.envelope_from.split("@", 1)[0]
-        reply = await turn.connection.send(
-            Envelope(composed.envelope_from, composed.recipient, composed.data, envid)
-        )
-        return await self._outcome(msg, sendable, reply, _Sent(composed, turn))
+        return Ready(msg, sendable, Sent(composed, turn))
 
-    async def _composed(
-        self, msg: ClaimedMessage, sendable: Sendable, now: dt.datetime
-    ) -> ComposedMessage | str:
-        """The message, signed, composed ahead or here; else why the template failed."""
-        if self._ahead is not None and (ahead := await self._ahead.take(msg.id)) is not None:
-            return ahead
+    async def _transmitted(
+        self, ready: Ready, following: Callable[[], Envelope | None]
+    ) -> Recorded | None:
+        """The message handed over to the relay (with the envelope of the one that follows,
+        if it is ready by then), and what its reply makes of it."""
+        msg, sendable, sent = ready
         try:
-            composed = sendable.composer.compose(_recipient(msg), now, sign=False)
-        except (RenderError, ValueError) as exc:
-            return str(exc)
-        # Signed in a thread: RSA lets go of the GIL while it signs.
-        return await sendable.composer.signed(composed, now)
+            if msg.delivery_id in self._fatal or not self._rotation.in_rotation((sent.relay,)):
+                return self._given_back(ready)  # gone wrong while it waited its go
+            if not await self._hand_off_begins(msg):
+                return outcomes.released(msg)
+            reply = await sent.turn.connection.send(sent.envelope, following)
+            return await self._outcome(msg, sendable, reply, sent)
+        finally:
+            self._turns.ended(sent.turn.group)
+
+    def _envelope_if_ready(self, ahead: asyncio.Task[Ready | None]) -> Envelope | None:
+        """The next message's envelope, if it is ready and will go (the worker goes on)."""
+        if not ahead.done() or ahead.cancelled() or ahead.exception() is not None:
+            return None
+        ready = ahead.result()
+        return ready.sent.envelope if ready and not self._stopping.is_set() else None
+
+    def _given_back(self, ready: Ready) -> Recorded | None:
+        """A message made ready and not handed over: to another relay, or back to the queue."""
+        if self._stopping.is_set():  # the queues are closing: none would take it
+            return outcomes.released(ready.msg)
+        self._dispatch(ready.msg)
+        return None
 
     def _held(
         self, msg: ClaimedMessage, sendable: Sendable, relay: str, held: Held
@@ -270,7 +314,7 @@ class SendEngine:
         return outcomes.released(msg, retry_at=retry_at)
 
     async def _outcome(
-        self, msg: ClaimedMessage, sendable: Sendable, reply: RelayReply, sent: _Sent
+        self, msg: ClaimedMessage, sendable: Sendable, reply: RelayReply, sent: Sent
     ) -> Recorded | None:
         now, header, relay = self.ctx.clock.now(), sent.message_id_header, sent.turn.relay
         if reply.kind is ReplyKind.ACCEPTED:
@@ -293,7 +337,7 @@ class SendEngine:
         return outcomes.released(msg, retry_at=retry_at)
 
     def _refused(
-        self, msg: ClaimedMessage, sendable: Sendable, reply: RelayReply, sent: _Sent
+        self, msg: ClaimedMessage, sendable: Sendable, reply: RelayReply, sent: Sent
     ) -> Recorded:
         """A refusal counts against the address only when it is about the recipient."""
         now, header, relay = self.ctx.clock.now(), sent.message_id_header, sent.turn.relay
@@ -352,14 +396,6 @@ class SendEngine:
         except Exception:  # the database is out of reach: it stays unsent, the worker goes on
             return False
 
-    def _render_failed(self, delivery_id: int, error: str) -> None:
-        """The first N messages of a delivery all failing to render: it fails for everyone."""
-        if delivery_id in self._rendered:
-            return  # it renders for some: those it fails for are failed one by one
-        self._render_failures[delivery_id] += 1
-        if self._render_failures[delivery_id] >= self.send_settings.max_render_failures:
-            self._give_up(delivery_id, f"the template fails for every recipient: {error}")
-
     def _give_up(self, delivery_id: int, reason: str) -> None:
         """The send of this delivery cannot go on: it goes to error at the next write.
 
@@ -369,35 +405,10 @@ class SendEngine:
         self._sendable.pop(delivery_id)
 
 
-@dataclass(frozen=True, slots=True)
-class _Turn:
-    """Where a message goes: the relay, its connection, and the recipient's domain group."""
-
-    relay: str
-    group: str
-    connection: RelayConnection
-
-
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    """A message handed over, and where to."""
-
-    composed: ComposedMessage
-    turn: _Turn
-
-    @property
-    def message_id_header(self) -> str:
-        return self.composed.message_id_header
-
-
 def _session_fault(reply: RelayReply) -> str:
     if reply.kind is ReplyKind.FATAL:
         return reply.text
     return f"relay unreachable: {reply.text}"
-
-
-def _recipient(msg: ClaimedMessage) -> Recipient:
-    return Recipient(msg.id, msg.address, msg.first_name, msg.last_name, msg.attributes)
 
 
 def send_until_idle(ctx: Context) -> EngineStats:

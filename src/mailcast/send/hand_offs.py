@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from mailcast.store.db import WriterBusy
+
 # A write costs about the same for one mark as for twenty (a transaction, a commit): below
 # this many waiting, the writer waits this long for the other sending tasks to join it. The
 # senders wait for their mark several times longer than that anyway (bench/send_throughput.py).
@@ -19,8 +21,10 @@ _GATHER_SECONDS = 0.001
 class HandOffMarks:
     """Every sending task waits for its mark; those that arrive during a write share the next."""
 
-    def __init__(self, write: Callable[[list[int]], set[int]], *, inline: bool = False) -> None:
-        self._write = write  # marks these message ids, returns those still held
+    def __init__(
+        self, write: Callable[[list[int], bool], set[int]], *, inline: bool = False
+    ) -> None:
+        self._write = write  # marks these message ids (waiting for the writer?), returns those held
         # On SQLite a mark is a few hundred µs of local work: the hop to a thread and back
         # (and the thread's wait for the interpreter the sending tasks keep busy) cost the
         # waiting senders more than the write itself. A server is written to from a thread.
@@ -44,13 +48,20 @@ class HandOffMarks:
             marked: set[int] = set()
             failure: Exception | None = None
             try:
-                if self._inline:
-                    marked = self._write(list(batch))
-                else:
-                    marked = await asyncio.to_thread(self._write, list(batch))
+                marked = await self._marked(list(batch))
             except Exception as exc:  # the senders give their messages back, unsent
                 failure = exc
             _settle(batch, marked, failure)
+
+    async def _marked(self, message_ids: list[int]) -> set[int]:
+        if self._inline:
+            try:
+                return self._write(message_ids, False)
+            except WriterBusy:
+                # Another thread is writing (a batch's record): waiting for it here would
+                # hold every session of the loop, not only those that wait for a mark.
+                pass
+        return await asyncio.to_thread(self._write, message_ids, True)
 
 
 def _settle(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -13,7 +13,13 @@ from mailcast.compose.addresses import needs_smtputf8
 from mailcast.config import RelaySettings
 from mailcast.send import smtp_client
 from mailcast.send.metrics import RELAY_LATENCY
-from mailcast.send.smtp_client import Refused, SmtpClient, SmtpError, Unsupported
+from mailcast.send.smtp_client import (
+    EnvelopeCommands,
+    Refused,
+    SmtpClient,
+    SmtpError,
+    Unsupported,
+)
 
 _QUEUE_ID = re.compile(r"(?:queued as|id=)\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
 _QUIT_SECONDS = 5.0
@@ -127,22 +133,38 @@ class RelayConnection:
         self._client = client
         return client
 
-    async def send(self, envelope: Envelope) -> RelayReply:
-        """Hand one message over; the whole SMTP transaction feeds the latency histogram."""
-        with RELAY_LATENCY.time():
-            return await self._transaction(envelope)
+    async def send(
+        self, envelope: Envelope, following: Callable[[], Envelope | None] | None = None
+    ) -> RelayReply:
+        """Hand one message over; the whole SMTP transaction feeds the latency histogram.
 
-    async def _transaction(self, envelope: Envelope) -> RelayReply:
+        `following` is asked, when this message's data goes, for the message this connection
+        sends next if it is ready: its envelope then goes in the same write.
+        """
+        with RELAY_LATENCY.time():
+            return await self._transaction(envelope, following)
+
+    async def _transaction(
+        self, envelope: Envelope, following: Callable[[], Envelope | None] | None
+    ) -> RelayReply:
         try:
             client = await self._connected()
-            utf8 = _needs_smtputf8(envelope)
-            if utf8 and not client.supports("SMTPUTF8"):
+            commands = self._commands(client, envelope)
+            if client.announced not in (None, commands):
+                # Another message's envelope went ahead (it was given back): its DATA may be
+                # open, and only a new session is sure to leave it undelivered.
+                client.abort()
+                client = await self._connected()
+                commands = self._commands(client, envelope)
+            if commands is None:
                 return RelayReply(ReplyKind.UNSENDABLE, 0, _NO_SMTPUTF8)
-            mail_options, rcpt_options = self._dsn_options(client, envelope)
-            if utf8:
-                mail_options.append("SMTPUTF8")
             reply = await client.send(
-                envelope.sender, envelope.recipient, envelope.data, mail_options, rcpt_options
+                commands.sender,
+                commands.recipient,
+                envelope.data,
+                commands.mail_options,
+                commands.rcpt_options,
+                following=self._next_commands(client, following),
             )
             return RelayReply(ReplyKind.ACCEPTED, reply.code, reply.text)
         except _SessionFailed as exc:
@@ -164,12 +186,31 @@ class RelayConnection:
             return RelayReply(ReplyKind.UNREACHABLE, code, text)
         return RelayReply(ReplyKind.REFUSED, code, text, stage)
 
-    def _dsn_options(self, client: SmtpClient, envelope: Envelope) -> tuple[list[str], list[str]]:
-        if not (self.settings.request_dsn and envelope.envid and client.supports("DSN")):
-            return [], []
-        mail = ["RET=HDRS", f"ENVID={_xtext(envelope.envid)}"]
-        rcpt = ["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT={_orcpt(envelope.recipient)}"]
-        return mail, rcpt
+    def _commands(self, client: SmtpClient, envelope: Envelope) -> EnvelopeCommands | None:
+        """MAIL and RCPT for the envelope in this session; None: it needs SMTPUTF8, not offered."""
+        utf8 = _needs_smtputf8(envelope)
+        if utf8 and not client.supports("SMTPUTF8"):
+            return None
+        mail: list[str] = []
+        rcpt: list[str] = []
+        if self.settings.request_dsn and envelope.envid and client.supports("DSN"):
+            mail = ["RET=HDRS", f"ENVID={_xtext(envelope.envid)}"]
+            rcpt = ["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT={_orcpt(envelope.recipient)}"]
+        if utf8:
+            mail.append("SMTPUTF8")
+        return EnvelopeCommands(envelope.sender, envelope.recipient, mail, rcpt)
+
+    def _next_commands(
+        self, client: SmtpClient, following: Callable[[], Envelope | None] | None
+    ) -> Callable[[], EnvelopeCommands | None] | None:
+        if following is None:
+            return None
+
+        def commands() -> EnvelopeCommands | None:
+            envelope = following()
+            return None if envelope is None else self._commands(client, envelope)
+
+        return commands
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -9,11 +9,12 @@ import hmac
 import re
 import socket
 import ssl
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NamedTuple, NoReturn
 
 from mailcast.send.smtp_replies import Reply, ReplyReader, SmtpError
 
-__all__ = ["Refused", "Reply", "SmtpClient", "SmtpError", "Unsupported"]
+__all__ = ["EnvelopeCommands", "Refused", "Reply", "SmtpClient", "SmtpError", "Unsupported"]
 
 # The commands whose refusal `Refused` names; the end of a message's data has no verb of its own.
 MAIL, RCPT, DATA, END_OF_DATA = "MAIL", "RCPT", "DATA", "end of data"
@@ -34,6 +35,15 @@ class Refused(Exception):
         self.command, self.reply = command, reply
 
 
+class EnvelopeCommands(NamedTuple):
+    """What MAIL FROM and RCPT TO of one transaction say."""
+
+    sender: str
+    recipient: str
+    mail_options: list[str]
+    rcpt_options: list[str]
+
+
 class SmtpClient:
     """One SMTP session; `send` hands over one message per transaction, reusing the session."""
 
@@ -43,10 +53,18 @@ class SmtpClient:
         self._reader = ReplyReader(timeout)
         self._pipelining = False
         self._reset_first = False  # a transaction may be left open: RSET before the next MAIL
+        # The next transaction's commands, sent with the last message's data (RFC 2920 3.1),
+        # their replies not read yet.
+        self._announced: EnvelopeCommands | None = None
 
     @property
     def is_open(self) -> bool:
         return self._reader.is_open
+
+    @property
+    def announced(self) -> EnvelopeCommands | None:
+        """The envelope whose commands went with the last message; only it may be sent next."""
+        return self._announced
 
     def supports(self, extension: str) -> bool:
         return extension.upper() in self.extensions
@@ -124,30 +142,62 @@ class SmtpClient:
         data: bytes,
         mail_options: list[str],
         rcpt_options: list[str],
+        *,
+        following: Callable[[], EnvelopeCommands | None] | None = None,
     ) -> Reply:
         """One transaction: the envelope's commands grouped, then the message; the last reply.
 
-        Refused names the command refused; SmtpError means no answer came (for the message,
-        after its data was sent: it may or may not have been taken).
+        `following` names the next transaction when it is known by the time this message's
+        data goes: its commands then go in the same write, and its `send` only reads their
+        replies. Refused names the command refused; SmtpError means no answer came (for the
+        message, after its data was sent: it may or may not have been taken).
         """
-        group = [
-            (MAIL, _command_line(MAIL, sender, mail_options)),
-            (RCPT, _command_line(RCPT, recipient, rcpt_options)),
-            (DATA, b"DATA\r\n"),
-        ]
-        if self._reset_first:
-            group.insert(0, ("RSET", b"RSET\r\n"))
-        self._reset_first = True  # until the message's own reply closes the transaction
-        replies = await self._exchange(group)
+        commands = EnvelopeCommands(sender, recipient, mail_options, rcpt_options)
+        group, replies = await self._envelope_replies(commands)
         self._check_envelope(group, replies)
-        self._write(_wire_data(data))
+        self._announced = self._announcement(following)
+        after = _group(self._announced) if self._announced else []
+        self._write(_wire_data(data) + b"".join(line for _, line in after))
         (end,) = await self._replies(1)
         self._reset_first = False
         if end.code // 100 != 2:
             self._refused(END_OF_DATA, end)
         return end
 
+    async def _envelope_replies(
+        self, commands: EnvelopeCommands
+    ) -> tuple[list[tuple[str, bytes]], list[Reply]]:
+        group = _group(commands)
+        if self._announced is not None:
+            if self._announced != commands:
+                raise ValueError("another transaction was announced: abort the session first")
+            self._announced = None
+            self._reset_first = True
+            return group, await self._replies(len(group), allow_fewer=True)
+        if self._reset_first:
+            group.insert(0, ("RSET", b"RSET\r\n"))
+        self._reset_first = True  # until the message's own reply closes the transaction
+        return group, await self._exchange(group)
+
+    def _announcement(
+        self, following: Callable[[], EnvelopeCommands | None] | None
+    ) -> EnvelopeCommands | None:
+        if following is None or not self._pipelining:
+            return None
+        commands = following()
+        if commands is None:
+            return None
+        try:
+            _group(commands)
+        except Refused:  # its own send refuses it, as it would without the announcement
+            return None
+        return commands
+
     async def quit(self) -> None:
+        if self._announced is not None:
+            # Its DATA may have been taken: only a cut connection ends it with nothing delivered.
+            self.abort()
+            return
         try:
             await self.command("QUIT")
         finally:
@@ -210,6 +260,14 @@ class SmtpClient:
         if len(got) < count and not allow_fewer:
             raise SmtpError("the connection closed before the relay answered")
         return got
+
+
+def _group(commands: EnvelopeCommands) -> list[tuple[str, bytes]]:
+    return [
+        (MAIL, _command_line(MAIL, commands.sender, commands.mail_options)),
+        (RCPT, _command_line(RCPT, commands.recipient, commands.rcpt_options)),
+        (DATA, b"DATA\r\n"),
+    ]
 
 
 def _command_line(command: str, address: str, options: list[str]) -> bytes:

@@ -44,8 +44,8 @@ class WorkerStore:
         with self.ctx.db.read() as conn:
             return message_store.count_in_flight(conn)
 
-    def begin_hand_offs(self, message_ids: list[int]) -> set[int]:
-        with self.ctx.db.write() as conn:
+    def begin_hand_offs(self, message_ids: list[int], wait: bool = True) -> set[int]:
+        with self.ctx.db.write(wait=wait) as conn:
             return message_store.begin_hand_offs(conn, self.worker, message_ids)
 
     def extend_leases(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -49,6 +49,10 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+class WriterBusy(Exception):
+    """Another thread of this process holds SQLite's write lock (`Database.write(wait=False)`)."""
+
+
 class Schema(StrEnum):
     """Where a database stands against this version's migrations."""
 
@@ -85,16 +89,24 @@ class Database:
         # SQLite lets one writer in at a time, and one that finds the lock taken sleeps in
         # steps of up to 100 ms before it looks again: the threads of one process (the send
         # loop's marks, its records) queue here instead, and the next goes in at once.
-        self._writers = threading.RLock() if self.is_sqlite else nullcontext()
+        self._writers = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        with self._writers, self.engine.begin() as conn:
-            yield conn
+    def write(self, *, wait: bool = True) -> Iterator[Connection]:
+        """A write transaction; with `wait=False`, WriterBusy at once rather than queueing
+        behind another thread of this process (SQLite)."""
+        if self._writers is not None and not self._writers.acquire(blocking=wait):
+            raise WriterBusy
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            if self._writers is not None:
+                self._writers.release()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
