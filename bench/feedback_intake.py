@@ -444,7 +444,7 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         command += ["--consumers", str(args.consumers)]
         if args.profile:  # the receiver's stacks while it holds the GIL, as py-spy samples them
             stacks = workdir / f"bounces-{i}.stacks"
-            command = ["py-spy", "record", "-f", "raw", "--gil", "-o", str(stacks), "--", *command]
+            command = ["py-spy", "record", "-f", "raw", "--gil", "--subprocesses", "-o", str(stacks), "--", *command]
         process = subprocess.Popen(
             command, env=_env(settings), stdout=log.open("wb"), stderr=subprocess.STDOUT
         )

@@ -270,3 +270,34 @@ def test_mailcast_bounces_runs_the_receiver_alone(
     with ctx.db.read() as conn:
         [line] = message_store.sending_log(conn, delivery_id)
     assert (line["status"], line["failure_type"]) == (MessageStatus.FAILED, FailureType.HARD)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "<>",
+        "<> SIZE=5",
+        "<a@b.example>",
+        "<b-1-abc+x=y@bounces.example.com> NOTIFY=NEVER ORCPT=rfc822;a@b.example",
+        "<a@b.example>  SIZE=100 BODY=8BITMIME",
+        " <a@b.example>",
+        "a@b.example",
+        "<a..b@c>",
+        "<a@[192.0.2.1]>",
+        '<"x y"@c.example>',
+        "<a@b.example>x",
+        "<a@b.example> (comment) SIZE=1",
+        "<a@b..example>",
+        "<a@b.example",
+        "<" + "x" * 70 + "@b.example>",
+    ],
+)
+def test_the_receiver_reads_mail_and_rcpt_paths_as_aiosmtpd_does(path: str) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    from mailcast.feedback.receiver import _ReceiverSMTP
+
+    for limit in (0, 64):
+        plain, fast = SMTP(None), _ReceiverSMTP(None, None)  # type: ignore[arg-type]
+        plain.local_part_limit = fast.local_part_limit = limit
+        assert fast._getaddr(path) == plain._getaddr(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from functools import partial
 from typing import Any, Self
@@ -67,12 +68,32 @@ def _peer(session: Session) -> str | None:
     return None if peer is None else str(peer)
 
 
+# A path as MTAs write it in MAIL and RCPT: <dot-atom@domain>, maybe parameters after it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(
+    rf"<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(?: +([^(]*))?"
+)
+
+
 class _ReceiverSMTP(SMTP):
     """One connection; tells the receiver when it ends, for the connection limit."""
 
     def __init__(self, handler: _Handler, on_close: Any, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._on_close = on_close
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # aiosmtpd reads every path with the email package's RFC 5322 parser: a tenth of
+        # taking in a DSN. The plain paths of bounce traffic read the same way with this.
+        if arg == "<>":
+            return "<>", ""
+        plain = _PLAIN_PATH.fullmatch(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, plain.group(2) or ""
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
