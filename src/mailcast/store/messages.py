@@ -234,17 +234,23 @@ def write_outcomes(
     """
     if rows:
         statement = _row_updates(conn.dialect, tuple(columns), worker is not None)
-        conn.exec_driver_sql(statement.sql, statement.parameters(rows, now, worker))
+        constant = {"updated_at": now, "worker": worker}
+        conn.exec_driver_sql(statement.sql, statement.parameters(rows, constant))
     if new_events:
-        conn.execute(insert(events), new_events)
+        fields = tuple(new_events[0])
+        if all(len(e) == len(fields) and all(f in e for f in fields) for e in new_events):
+            statement = _event_inserts(conn.dialect, fields)
+            conn.exec_driver_sql(statement.sql, statement.parameters(new_events, {}))
+        else:
+            conn.execute(insert(events), new_events)
     apply_status_moves(conn, moves, now)
 
 
 @dataclass(frozen=True)
-class _RowUpdates:
-    """One UPDATE of the sending log per row, compiled once; each row's values go through
-    the columns' own bind processors alone. SQLAlchemy's per-row parameter handling was most
-    of the time of recording a batch, on a thread that shares the GIL with the sending."""
+class _Compiled:
+    """A statement for many rows, compiled once; each row's values go through the columns'
+    own bind processors alone. SQLAlchemy's per-row parameter handling was most of the time
+    of recording a batch, on a thread that shares the GIL with the sending."""
 
     sql: str
     names: tuple[str, ...]  # the parameters, in the statement's order
@@ -252,10 +258,8 @@ class _RowUpdates:
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # by position in `names`
     fixed: dict[str, Any]  # the values the statement gives itself (claimed_by: None...)
 
-    def parameters(
-        self, rows: list[dict[str, Any]], now: dt.datetime, worker: str | None
-    ) -> list[Any]:
-        constant = self.fixed | {"updated_at": now, "worker": worker}
+    def parameters(self, rows: list[dict[str, Any]], constant: dict[str, Any]) -> list[Any]:
+        constant = self.fixed | constant
         converted: list[Any] = []
         for row in rows:
             given = row | constant
@@ -270,14 +274,27 @@ class _RowUpdates:
 
 
 @functools.cache
-def _row_updates(dialect: Dialect, columns: tuple[str, ...], by_worker: bool) -> _RowUpdates:
+def _row_updates(dialect: Dialect, columns: tuple[str, ...], by_worker: bool) -> _Compiled:
     where = [messages.c.id == bindparam("id")]
     values: dict[str, Any] = {name: bindparam(name) for name in columns}
     values["updated_at"] = bindparam("updated_at", type_=messages.c.updated_at.type)
     if by_worker:
         where.append(messages.c.claimed_by == bindparam("worker"))
         values |= {"claimed_by": None, "lease_until": None}
-    compiled = update(messages).where(*where).values(values).compile(dialect=dialect)
+    return _compiled(update(messages).where(*where).values(values), dialect)
+
+
+@functools.cache
+def _event_inserts(dialect: Dialect, fields: tuple[str, ...]) -> _Compiled:
+    values: dict[str, Any] = {name: bindparam(name, type_=events.c[name].type) for name in fields}
+    for column in events.columns:  # the defaults SQLAlchemy would have filled in per row
+        if column.name not in values and column.default is not None:
+            values[column.name] = getattr(column.default, "arg", None)
+    return _compiled(insert(events).inline().values(values), dialect)
+
+
+def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
     if compiled.positional:
         names = tuple(compiled.positiontup or ())
     else:  # named (psycopg's %(name)s): the binds the statement holds
@@ -288,7 +305,7 @@ def _row_updates(dialect: Dialect, columns: tuple[str, ...], by_worker: bool) ->
         if processor is not None:
             processors.append((index, processor))
     fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
-    return _RowUpdates(compiled.string, names, compiled.positional, tuple(processors), fixed)
+    return _Compiled(compiled.string, names, compiled.positional, tuple(processors), fixed)
 
 
 def record_batch(
