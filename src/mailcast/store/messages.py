@@ -91,6 +91,36 @@ def release_expired_leases(conn: Connection, now: dt.datetime) -> int:
     return int(result.rowcount)
 
 
+_CLAIM = (
+    update(messages)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        send_state=SendState.IN_FLIGHT,
+        claimed_by=bindparam("worker"),
+        lease_until=bindparam("lease_until", type_=messages.c.lease_until.type),
+    )
+)
+_CLAIMED = (
+    select(
+        messages.c.id,
+        messages.c.delivery_id,
+        messages.c.profile_id,
+        messages.c.address,
+        messages.c.status,
+        messages.c.attempts,
+        messages.c.relay_attempts,
+        messages.c.resends,
+        messages.c.first_failure_at,
+        profiles.c.first_name,
+        profiles.c.last_name,
+        profiles.c.attributes,
+    )
+    .select_from(messages.outerjoin(profiles, profiles.c.id == messages.c.profile_id))
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(messages.c.id)
+)
+
+
 def claim_batch(
     conn: Connection,
     delivery_id: int,
@@ -127,30 +157,7 @@ def claim_batch(
         if not due_ids:
             return []
         ids = drop_opted_out(conn, due_ids, now)
-    conn.execute(
-        update(messages)
-        .where(messages.c.id.in_(ids))
-        .values(send_state=SendState.IN_FLIGHT, claimed_by=worker, lease_until=lease_until)
-    )
-    query = (
-        select(
-            messages.c.id,
-            messages.c.delivery_id,
-            messages.c.profile_id,
-            messages.c.address,
-            messages.c.status,
-            messages.c.attempts,
-            messages.c.relay_attempts,
-            messages.c.resends,
-            messages.c.first_failure_at,
-            profiles.c.first_name,
-            profiles.c.last_name,
-            profiles.c.attributes,
-        )
-        .select_from(messages.outerjoin(profiles, profiles.c.id == messages.c.profile_id))
-        .where(messages.c.id.in_(ids))
-        .order_by(messages.c.id)
-    )
+    conn.execute(_CLAIM, {"ids": ids, "worker": worker, "lease_until": lease_until})
     return [
         ClaimedMessage(
             id=row.id,
@@ -166,7 +173,7 @@ def claim_batch(
             relay_attempts=row.relay_attempts,
             resends=row.resends,
         )
-        for row in conn.execute(query)
+        for row in conn.execute(_CLAIMED, {"ids": ids})
     ]
 
 

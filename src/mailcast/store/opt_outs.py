@@ -43,34 +43,36 @@ def drop_opted_out(conn: Connection, ids: list[int], now: dt.datetime) -> list[i
     return [i for i in ids if i not in dropped]
 
 
-def _opted_out(conn: Connection, ids: list[int]) -> list[_OptedOut]:
-    # The address_states key is the profile's email_key; a message whose profile was deleted
-    # has only its address, case-folded here as well as SQL can.
-    key = func.coalesce(profiles.c.email_key, func.lower(messages.c.address))
-    query = (
-        select(
-            messages.c.id,
-            messages.c.delivery_id,
-            messages.c.profile_id,
-            messages.c.status,
-            profiles.c.email_subscribed,
-            address_states.c.status.label("address_status"),
-        )
-        .select_from(
-            messages.outerjoin(profiles, profiles.c.id == messages.c.profile_id).outerjoin(
-                address_states, address_states.c.address == key
-            )
-        )
-        .where(
-            messages.c.id.in_(ids),
-            or_(
-                profiles.c.email_subscribed == false(),
-                address_states.c.status.in_(list(EXCLUDED_ADDRESS_STATUSES)),
-            ),
+# The address_states key is the profile's email_key; a message whose profile was deleted
+# has only its address, case-folded here as well as SQL can.
+_KEY = func.coalesce(profiles.c.email_key, func.lower(messages.c.address))
+_OPTED_OUT = (
+    select(
+        messages.c.id,
+        messages.c.delivery_id,
+        messages.c.profile_id,
+        messages.c.status,
+        profiles.c.email_subscribed,
+        address_states.c.status.label("address_status"),
+    )
+    .select_from(
+        messages.outerjoin(profiles, profiles.c.id == messages.c.profile_id).outerjoin(
+            address_states, address_states.c.address == _KEY
         )
     )
+    .where(
+        messages.c.id.in_(bindparam("ids", expanding=True)),
+        or_(
+            profiles.c.email_subscribed == false(),
+            address_states.c.status.in_(list(EXCLUDED_ADDRESS_STATUSES)),
+        ),
+    )
+)
+
+
+def _opted_out(conn: Connection, ids: list[int]) -> list[_OptedOut]:
     found = []
-    for row in conn.execute(query):
+    for row in conn.execute(_OPTED_OUT, {"ids": ids}):
         subscribed = row.email_subscribed is None or bool(row.email_subscribed)
         reason = send_time_opt_out(subscribed, row.address_status)
         if reason is not None:
