@@ -15,6 +15,8 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import HeaderParser
 
+from mailcast.feedback import mime_fast
+
 # Everything useful in a bounce (the notice, the status fields, the returned headers) comes
 # first; the returned body can be megabytes. Reading a bounded prefix keeps parsing linear.
 MAX_BYTES = 256 * 1024
@@ -67,8 +69,12 @@ def mbox_messages(raw: bytes) -> list[bytes]:
 
 
 def load(raw: bytes) -> Message:
+    raw = raw[:MAX_BYTES]
+    message = mime_fast.load(raw)
+    if message is not None:
+        return message
     # The compat32 parser records defects instead of raising, whatever the input.
-    return email.message_from_bytes(_common_boundary(raw[:MAX_BYTES]))
+    return email.message_from_bytes(_common_boundary(raw))
 
 
 def _common_boundary(raw: bytes) -> bytes:
@@ -181,7 +187,8 @@ def split_parts(message: Message) -> Parts:
 
 
 def parse_headers(text: str) -> Message:
-    return HeaderParser().parsestr(text)
+    quick = mime_fast.headers(text)
+    return quick if quick is not None else HeaderParser().parsestr(text)
 
 
 def _children(part: Message, kind: str) -> list[Message]:
