@@ -17,7 +17,6 @@ from email.message import Message
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # FeedParser's line ends, kept
 _FIELD = re.compile(r"[\041-\071\073-\176]+:")  # a field name and its colon
-_EOL = re.compile(r"(?:\r\n|\r|\n)\Z")
 _BLANK = frozenset({"\r\n", "\n", "\r"})
 _PLAIN_TRANSFER = frozenset({"7bit", "8bit", "binary"})
 MAX_DEPTH = 8
@@ -136,7 +135,7 @@ class _Reader:
             raise _Unsure  # never closed
         first = delimiters[0][0]
         if first > start:
-            msg.preamble = _EOL.sub("", "".join(self.lines[start:first]), count=1)
+            msg.preamble = _without_line_end("".join(self.lines[start:first]))
         for (i, close), (j, _) in itertools.pairwise(delimiters):
             if close:
                 break
@@ -174,8 +173,14 @@ def _trim(last: Message | None) -> None:
         if epilogue == "":
             last.epilogue = None
         elif epilogue is not None:
-            last.epilogue = _EOL.sub("", epilogue, count=1)
+            last.epilogue = _without_line_end(epilogue)
         return
     payload = last._payload  # type: ignore[attr-defined]  # as stored: get_payload decodes
     if isinstance(payload, str):
-        last.set_payload(_EOL.sub("", payload, count=1))
+        last.set_payload(_without_line_end(payload))
+
+
+def _without_line_end(text: str) -> str:
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith(("\n", "\r")) else text
