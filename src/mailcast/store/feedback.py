@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, or_, select, update
 
 from mailcast.domain import DeliveryState, FailureType, FeedbackMode, MessageStatus, SendState
 from mailcast.store.messages import write_outcomes
@@ -68,6 +68,18 @@ _TARGET_COLUMNS = (
 )
 
 
+_TARGETS = (
+    select(*_TARGET_COLUMNS)
+    .select_from(messages.join(deliveries, deliveries.c.id == messages.c.delivery_id))
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(messages.c.id)
+    .with_for_update(of=messages)
+)
+_KNOWN_KEYS = select(events.c.source_key).where(
+    events.c.source_key.in_(bindparam("keys", expanding=True))
+)
+
+
 def _target(row: Any) -> Target:
     return Target(
         id=row.id,
@@ -94,14 +106,7 @@ def targets(conn: Connection, message_ids: Iterable[int]) -> dict[int, Target]:
     ids = sorted(set(message_ids))
     if not ids:
         return {}
-    query = (
-        select(*_TARGET_COLUMNS)
-        .select_from(messages.join(deliveries, deliveries.c.id == messages.c.delivery_id))
-        .where(messages.c.id.in_(ids))
-        .order_by(messages.c.id)
-        .with_for_update(of=messages)
-    )
-    return {row.id: _target(row) for row in conn.execute(query)}
+    return {row.id: _target(row) for row in conn.execute(_TARGETS, {"ids": ids})}
 
 
 def known_source_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
@@ -109,8 +114,7 @@ def known_source_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
     wanted = sorted(set(keys))
     if not wanted:
         return set()
-    query = select(events.c.source_key).where(events.c.source_key.in_(wanted))
-    return {str(key) for key in conn.execute(query).scalars()}
+    return {str(key) for key in conn.execute(_KNOWN_KEYS, {"keys": wanted}).scalars()}
 
 
 def record_feedback(
