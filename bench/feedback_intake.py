@@ -358,8 +358,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGINT)
+def stop(process: subprocess.Popen, *, group: bool = False) -> None:
+    """SIGINT, as Ctrl-C; to the whole group when py-spy stands in front of the receiver (it
+    does not pass the signal on, and the receiver's consumers would outlive it)."""
+    if group:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
@@ -442,11 +447,16 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         log = workdir / f"bounces-{i}.log"
         command = [sys.executable, "-m", "mailcast", "bounces", "--port", str(port)]
         command += ["--consumers", str(args.consumers)]
-        if args.profile:  # the receiver's stacks while it holds the GIL, as py-spy samples them
+        if args.profile:  # the stacks of the receiver and its consumers while they hold the GIL
             stacks = workdir / f"bounces-{i}.stacks"
-            command = ["py-spy", "record", "-f", "raw", "--gil", "--subprocesses", "-o", str(stacks), "--", *command]
+            spy = ["py-spy", "record", "-f", "raw", "--gil", "--subprocesses", "-o", str(stacks)]
+            command = [*spy, "--", *command]
         process = subprocess.Popen(
-            command, env=_env(settings), stdout=log.open("wb"), stderr=subprocess.STDOUT
+            command,
+            env=_env(settings),
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=args.profile,
         )
         wait_port(port, process, log)
         receivers.append(process)
@@ -458,7 +468,7 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         cpu = sum(cpu_seconds(process.pid) for process in receivers) - idle
     finally:
         for process in receivers:
-            stop(process)
+            stop(process, group=args.profile)
     print(
         f"DSNs: {args.n:,} over {args.connections} connections to {args.receivers} receiver(s) "
         f"with {args.consumers} consumer process(es) each: "
