@@ -40,6 +40,12 @@ def _generated() -> Iterator[tuple[str, bytes]]:
         "diagnostic": "smtp; 550 5.1.1 user unknown",
         "code": "5.1.1",
         "words": "The recipient does not exist",
+        "addresses": ADDRESSES,
+        "groups": ["team@googlegroups.com"],
+        "categories": ["bad-mailbox", "quota-issues"],
+        "comments": ["user unknown", "mailbox full"],
+        "body": "Delivery failed for ann@example.net: 550 user unknown\n",
+        "subject": "Undeliverable",
     }
     for module in (notices, notices_more, dsn_samples):
         for name, builder in inspect.getmembers(module, inspect.isfunction):
@@ -52,6 +58,11 @@ def _generated() -> Iterator[tuple[str, bytes]]:
             raw = builder(**{n: arguments[n] for n in required})
             if isinstance(raw, bytes):
                 yield f"{module.__name__}.{name}", raw
+    status = "Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; ann@example.net\n"
+    notice, returned = "Could not deliver your message.\n", "To: ann@example.net\nSubject: hi\n"
+    for kind in ("text/rfc822-headers", "message/rfc822"):
+        raw = dsn_samples.multipart_report(notice, status, returned, returned_type=kind)
+        yield f"dsn_samples.multipart_report {kind}", raw
 
 
 def _corpus() -> Iterator[tuple[str, bytes]]:
@@ -85,6 +96,11 @@ HOSTILE = {
         b"Content-Type: multipart/report; boundary=b\n\n--b\n"
         b"Content-Type: message/delivery-status\n\nReporting-MTA: dns; a\n\n\n"
         b"Final-Recipient: rfc822; a@b\nAction: failed\n  folded\n\n--b--\n"
+    ),
+    "status block typed as a message": (
+        b"Content-Type: multipart/report; boundary=b\n\n--b\n"
+        b"Content-Type: message/delivery-status\n\nReporting-MTA: dns; a\n"
+        b"Content-Type: message/rfc822\n\nFinal-Recipient: rfc822; a@b\nAction: failed\n\n--b--\n"
     ),
     "encoded status": (
         b"Content-Type: multipart/report; boundary=b\n\n--b\n"
@@ -157,7 +173,12 @@ def test_the_corpus_reads_the_same_and_mostly_the_quick_way(
 
 def test_the_common_shapes_take_the_quick_way() -> None:
     failure = [notices.unknown_at_rcpt(ADDRESSES[0])]
-    for raw in (notices.postfix(failure), notices.exim(failure), notices.sendmail(failure)):
+    success = dsn_samples.postfix_dsn(ADDRESSES[0], action="relayed", status="2.0.0")
+    common = [notices.postfix(failure), notices.exim(failure), notices.sendmail(failure)]
+    common += [success, dsn_samples.postfix_dsn(ADDRESSES[0])]
+    for raw in [*common, *(r.replace(b"\n", b"\r\n") for r in common)]:
         assert mime_fast.load(raw) is not None
-    for name in ("no close delimiter", "no boundary", "mbox From_ line", "not a field"):
+    unsure = ["no close delimiter", "no boundary", "mbox From_ line", "not a field"]
+    unsure += ["status block typed as a message", "digest", "double delimiter"]
+    for name in unsure:
         assert mime_fast.load(HOSTILE[name]) is None, name

@@ -110,6 +110,8 @@ class _Reader:
             self.last = block
             msg.attach(block)
             self._headers(block, i, j)
+            if block.get_content_maintype() in ("message", "multipart"):
+                raise _Unsure  # FeedParser reads a body (or an epilogue) into such a block
             block.set_payload("")
             if j + 1 >= end:
                 return
