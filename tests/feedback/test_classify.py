@@ -85,8 +85,8 @@ def test_success_is_delivered_whatever_the_words() -> None:
 @pytest.mark.parametrize(
     ("diagnostic", "reason"),
     [
-        ("550 5.0.0 <a@example.org>... User unknown", "userunknown"),
-        ("550 5.0.0 No such user here", "userunknown"),
+        ("550 5.0.0 <a@example.org>... User unknown (in reply to RCPT TO command)", "userunknown"),
+        ("550 5.0.0 No such user here (in reply to RCPT TO command)", "userunknown"),
         ("550 5.0.0 Mailbox is full", "mailboxfull"),
         ("550 5.0.0 Account has been disabled", "suspend"),
         ("550 5.0.0 Relaying denied", "norelaying"),
@@ -104,14 +104,14 @@ def test_the_text_wins_over_a_generic_status(diagnostic: str, reason: str) -> No
 
 
 def test_without_a_code_the_words_decide() -> None:
-    assert reason_of("Sorry, no mailbox here by that name.") == "userunknown"
+    assert reason_of("Sorry, no such domain.") == "hostunknown"
     assert reason_of("mailbox exceeds allowed size") == "mailboxfull"
 
 
 def test_weak_words_only_apply_when_nothing_stronger_was_said() -> None:
     # "timed out" is an expiry, unless a stronger phrase names the cause.
     assert reason_of("Connection timed out") == "expired"
-    assert reason_of("Connection timed out; user unknown") == "userunknown"
+    assert reason_of("Connection timed out; mailbox is full") == "mailboxfull"
 
 
 # --- the SMTP step ------------------------------------------------------------------------------
@@ -137,6 +137,30 @@ def test_a_status_naming_the_mailbox_decides_whatever_the_step() -> None:
     # X.1.1 "bad destination mailbox address" is about the address itself.
     said = "550 5.1.1 User unknown (in reply to end of DATA command)"
     assert reason_of(said, "5.1.1") == "userunknown"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "550 5.0.0 <a@example.org>... User unknown",
+        "550 No such user here",
+        "554 delivery error: this recipient is unknown",
+        "Sorry, no mailbox here by that name.",
+    ],
+)
+def test_unknown_user_without_the_step_or_a_mailbox_code_is_a_filter(said: str) -> None:
+    # sisimai's rule: "user unknown" blames the address only when said at RCPT TO or with an
+    # X.1.X status; said at an unknown step (or after DATA) it is a filter's refusal, soft.
+    assert reason_of(said, "5.0.0") == "filtered"
+    assert reason_of(said) == "filtered"
+    assert reason_of(said, "5.0.0", command="RCPT") == "userunknown"
+    assert reason_of(said, "5.1.1") == "userunknown"
+    assert not classify.is_hard("filtered", "5.0.0", "550")
+
+
+def test_a_reason_the_format_states_settles_an_unknown_user_without_the_step() -> None:
+    # A format's own bounce category (PowerMTA's "bad-mailbox") names the mailbox.
+    assert reason_of("550 No such user here", "5.0.0", stated="userunknown") == "userunknown"
 
 
 def test_user_unknown_with_an_empty_reply_text_is_a_filter() -> None:
@@ -262,3 +286,35 @@ def test_every_reason_the_labels_use_has_an_acs_reason() -> None:
         assert acs is not None
         assert (acs is FailureReason.NOT_DEFINED) == (reason in ("onhold", "undefined")), reason
     assert classify.failure_reason("delivered") is None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "550 5.7.0 Mail rejected for policy reasons",
+        "554 Message refused due to site policy",
+        "550 Denied by mail system policy",
+        "554 5.7.1 Email not accepted for policy reasons",
+        "550 Message not allowed by our policy",
+    ],
+)
+def test_a_refusal_put_down_to_policy_is_a_policy_violation(said: str) -> None:
+    # sisimai's PolicyViolation: "denied by policy", "... not accepted for policy reasons".
+    assert reason_of(said, "5.0.0", command="DATA") == "policyviolation"
+
+
+def test_a_host_or_sender_refused_by_policy_keeps_its_own_reason() -> None:
+    said = "554 5.7.1 Client host rejected by policy"
+    assert reason_of(said, "5.7.1", command="RCPT") == "blocked"
+    said = "553 5.7.1 Sender address rejected by policy"
+    assert reason_of(said, "5.7.1", command="MAIL") == "rejected"
+    said = "550 5.7.1 Message rejected due to DMARC policy"
+    assert reason_of(said, "5.7.1", command="DATA") == "authfailure"
+
+
+def test_a_mailbox_disabled_for_now_is_suspended() -> None:
+    # RFC 3463 X.2.1 "mailbox disabled"; transient, sisimai's status table names it suspend.
+    assert reason_of("450 4.2.1 Requested action aborted", "4.2.1") == "suspend"
+    # Words naming another cause still decide: a receiver's 4.2.1 rate limit.
+    said = "450 4.2.1 The user is receiving mail at a rate that prevents additional messages"
+    assert reason_of(said, "4.2.1") == "speeding"

@@ -174,7 +174,9 @@ def _unknown_user(finding: Finding, text: str) -> str:
 
     The SMTP step decides: refused at RCPT TO, the mailbox is unknown; refused once the
     message was sent (DATA, end of data), a filter hides behind the phrase; refused at
-    MAIL FROM, the sender is. A status X.1.1 names the mailbox whatever the step.
+    MAIL FROM, the sender is. A status X.1.1 names the mailbox whatever the step. Said at no
+    known step and with no mailbox code, it is a filter's refusal too (sisimai's Filtered and
+    UserUnknown rules), unless the format itself states the reason.
     """
     if finding.command == "MAIL":
         return "rejected"
@@ -192,6 +194,14 @@ def _unknown_user(finding: Finding, text: str) -> str:
         return "filtered"
     subject = finding.status[1:4] if finding.status else ""
     if subject and subject not in (".1.", ".0.", ".4.", ".5."):
+        return "filtered"
+    if (
+        subject in ("", ".0.")
+        and finding.stated in ("", "filtered")
+        and not finding.provider_verdict
+    ):
+        # Neither the step nor a code says the recipient was refused: as in sisimai, "user
+        # unknown" is the mailbox's own fault only at RCPT TO or with X.1.X, else a filter's.
         return "filtered"
     return "userunknown"
 

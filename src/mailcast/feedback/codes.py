@@ -69,7 +69,7 @@ STATUS_REASONS: dict[str, str] = {
 # Codes whose meaning differs between the permanent and the transient class.
 CLASS_STATUS_REASONS: dict[str, str] = {
     "5.4.4": "hostunknown",  # unable to route: no such domain
-    "4.2.1": "blocked",  # a mailbox refusing for now
+    "4.2.1": "suspend",  # mailbox disabled for now (sisimai's SMTP::Status; 5.2.1 is filtered)
     "4.7.1": "blocked",
     "4.7.2": "blocked",
 }

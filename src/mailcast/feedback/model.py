@@ -30,6 +30,9 @@ class Finding:
     # The format names the SMTP step whenever a failure answered one (a transcript, "in
     # reply to ... command"): naming none says the refusal did not answer RCPT TO.
     steps_stated: bool = False
+    # A provider's own verdict on the recipient (a webhook event), not an MTA relaying a
+    # server's reply: an unknown user it reports is the address's, whatever the step.
+    provider_verdict: bool = False
     # The server that answered (Remote-MTA, "host X said"), to tell its own reply tables.
     remote_host: str = ""
     feedback_type: str = ""

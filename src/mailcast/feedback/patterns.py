@@ -125,6 +125,10 @@ PHRASES: dict[str, list[str]] = {
         r"message given low priority|messages with multiple addresses|mass mailer",
         r"do not accept messages containing images or other attachments",
         r"allowable number of posts without solving a captcha",
+        # A refusal the receiver puts down to its policy ("denied by policy", "message not
+        # accepted for policy reasons"); a host, an IP or a sender refused is another reason.
+        r"(?<!host )(?<!ip )(?<!helo )(?<!address )(?:denied|rejected|refused|not (?:accepted|"
+        r"allowed)) (?:by|for|due to) (?:[\w'-]{1,30} ){0,2}polic(?:y|ies)\b",
     ],
     "contenterror": [
         r"header (?:size exceeds|error|are not accepted)|invalid mime|mime complexity",

@@ -26,6 +26,12 @@ class Receiver:
     name: str
     domains: tuple[str, ...]  # recipient domains and host suffixes
     replies: tuple[tuple[str, re.Pattern[str]], ...]
+    # What only this receiver writes in its replies (its reply trailer, its help pages), for a
+    # reply relayed by a host the notice does not name.
+    signature: re.Pattern[str] | None = None
+    # How a filtering gateway in front of the recipient's domain signs the notices it writes
+    # itself: the reply it passes on is then read with its table.
+    gateway: re.Pattern[str] | None = None
 
 
 def _table(*rows: tuple[str, str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
@@ -67,7 +73,65 @@ GOOGLE = Receiver(
         (Reason.SPAM_DETECTED, r"likely unsolicited mail|has been blocked because .{0,40}spam"),
         (Reason.POLICY_VIOLATION, r"content presents a potential"),
         (Reason.SYSTEM_ERROR, r"temporary system problem"),
+        # The rest of Google's "About SMTP error messages" list (sisimai's Rhost::Google).
+        (Reason.AUTH_FAILURE, r"aligned with either the authenticated spf or dkim"),
+        (Reason.BLOCKED, r"an unusual rate of mail|try again later, closing connection"),
+        (Reason.EXPIRED, r"connection expired|timeout - closing connection"),
+        (Reason.FAILED_STARTTLS, r"senders to use tls/ssl|starttls may not be repeated"),
+        (Reason.MAILBOX_FULL, r"email quota exceeded"),
+        (Reason.NO_RELAYING, r"not authorized to send email directly to our servers"),
+        (
+            Reason.NOT_COMPLIANT_RFC,
+            r"missing a valid (?:address in the from: header|message-id: header)"
+            r"|multiple addresses in from: header|unicode character in a disallowed header"
+            r"|encoded-word syntax is not permitted|mail message is malformed"
+            r"|sender address \S{0,255} ?is not a valid rfc 5321 address",
+        ),
+        (
+            Reason.POLICY_VIOLATION,
+            r"illegal attachment on your message|has a policy that prohibited the mail"
+            r"|sending messages with the same message-id",
+        ),
+        (Reason.REJECTED, r"mail sending denied|unauthenticated email is not accepted"),
+        (
+            Reason.REQUIRE_PTR,
+            r"does not have a ptr record|have a ptr record, or the ptr record"
+            r"|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname",
+        ),
+        (
+            Reason.SECURITY_ERROR,
+            r"too many login attempts|no identity changes permitted|authentication required\."
+            r"|application-specific password required|please log in (?:with|through) your web"
+            r"|username and password not accepted",
+        ),
+        (Reason.SPAM_DETECTED, r"nature of the content or the links within"),
+        (
+            Reason.SPEEDING,
+            r"peak smtp relay limit exceeded|daily (?:sending quota|user sending limit) exceeded"
+            r"|daily smtp relay (?:sending )?limit exceeded|this mail has been rate limited",
+        ),
+        (
+            Reason.SYNTAX_ERROR,
+            r"smtp protocol violation|optional argument not permitted|bad sequence of commands"
+            r"|unrecognized command|unimplemented command|ehlo/helo first|(?:mail|rcpt) first"
+            r"|no data after bdat|unrecognized authentication type|too many unauthenticated",
+        ),
+        (
+            Reason.SYSTEM_ERROR,
+            r"server busy|multiple destination domains per transaction"
+            r"|mail server (?:has )?temporarily rejected|domain policy size per transaction",
+        ),
+        (
+            Reason.TOO_MANY_CONN,
+            r"your message has too many recipients|too many recipients for this sender",
+        ),
+        (
+            Reason.USER_UNKNOWN,
+            r"weren'?t able to find the recipient domain"
+            r"|recipient address \S{0,255} ?is not a valid rfc 5321 address",
+        ),
     ),
+    re.compile(r"\bgsmtp\b|support\.google\.com/mail", re.I),
 )
 MICROSOFT = Receiver(
     "microsoft",
@@ -142,6 +206,7 @@ MICROSOFT = Receiver(
             r"|suspiciousremoteservererror|system incorrectly configured",
         ),
     ),
+    re.compile(r"\.protection\.outlook\.com\b|\.prod\.outlook\.com\b|sender\.office\.com", re.I),
 )
 YAHOO = Receiver(
     "yahoo",
@@ -158,6 +223,12 @@ YAHOO = Receiver(
         (Reason.SPEEDING, r"receiving mail too quickly"),
         (Reason.TOO_MANY_CONN, r"max message per connection"),
         (Reason.SYNTAX_ERROR, r"syntax error in parameters or arguments"),
+    ),
+    # "dd" opens Yahoo's delivery errors ("554 delivery error: dd ... is no longer valid").
+    re.compile(
+        r"postmaster\.yahoo(?:inc)?\.com|senders\.yahooinc\.com|\.yahoodns\.net"
+        r"|delivery error: dd ",
+        re.I,
     ),
 )
 APPLE = Receiver(
@@ -192,7 +263,114 @@ KDDI = Receiver(
         (Reason.USER_UNKNOWN, r">: user unknown"),
     ),
 )
-RECEIVERS = (GOOGLE, MICROSOFT, YAHOO, APPLE, KDDI)
+TENCENT = Receiver(
+    "tencent",
+    ("qq.com", "foxmail.com", ".qq.com"),
+    # Tencent's reply list (service.mail.qq.com/detail/122), as sisimai's Rhost::Tencent.
+    _table(
+        (Reason.AUTH_FAILURE, r"(?:spf|dmarc) check failed"),
+        (
+            Reason.BLOCKED,
+            r"suspected bounce attacks|suspected spam ip|connection denied",
+        ),
+        (Reason.MESG_TOO_BIG, r"message too large"),
+        (Reason.TOO_MANY_CONN, r"(?:ip|domain|sender|connection) frequency limited"),
+        (Reason.SPAM_DETECTED, r"spam is embedded in the email|mail content denied"),
+        (Reason.REJECTED, r"suspected spam|mail is rejected by recipients"),
+        (Reason.SUSPEND, r"is a deactivated mailbox"),
+        (Reason.SYNTAX_ERROR, r"bad address syntax"),
+        (Reason.USER_UNKNOWN, r"mailbox not found"),
+    ),
+    re.compile(r"service\.mail\.qq\.com", re.I),
+)
+GODADDY = Receiver(
+    "godaddy",
+    ("secureserver.net", ".secureserver.net"),
+    # GoDaddy's bounce-back messages (sisimai's Rhost::GoDaddy); its "IBnnn" codes are read
+    # with the other providers' codes (providers.py).
+    _table(
+        (Reason.BLOCKED, r"rbl reject|spamhaus\.org/query/bl\?ip="),
+        (Reason.EXPIRED, r"has been in the queue too long|delivery timeout"),
+        (Reason.MAILBOX_FULL, r"account storage limit"),
+        (Reason.SPAM_DETECTED, r"message rejected for spam or virus content"),
+        (Reason.SUSPEND, r"account disabled"),
+        (Reason.SYSTEM_ERROR, r"message is looping"),
+        (Reason.USER_UNKNOWN, r"recipient not found|account does not exist"),
+    ),
+)
+MIMECAST = Receiver(
+    "mimecast",
+    ("mimecast.com", ".mimecast.com", "mimecast.co.za", ".mimecast.co.za"),
+    # Mimecast's SMTP error codes page, as sisimai's Rhost::Mimecast.
+    _table(
+        (Reason.AUTH_FAILURE, r"(?:spf|dkim|dmarc) sender invalid - envelope rejected"),
+        (
+            Reason.BAD_REPUTATION,
+            r"internal resources are temporarily unavailable|local ct ip reputation",
+        ),
+        (
+            Reason.BLOCKED,
+            r"sender address blocked|recipient temporarily unavailable|ip temporarily blacklisted",
+        ),
+        (Reason.MESG_TOO_BIG, r"maximum email size exceeded"),
+        (Reason.NETWORK_ERROR, r"mail loop detected"),
+        (Reason.NO_RELAYING, r"open relay not allowed"),
+        (Reason.NOT_ACCEPT, r"account inbounds disabled"),
+        (
+            Reason.POLICY_VIOLATION,
+            r"anti-spoofing policy|content examination policy|host network not allowed",
+        ),
+        (
+            Reason.REJECTED,
+            r"administrative prohibition envelope blocked|envelope blocked|manually blocked"
+            r"|blocked senders|block policy for envelope from",
+        ),
+        (
+            Reason.SECURITY_ERROR,
+            r"incorrect authentication data|this route requires (?:encryption|tls|high-strength)"
+            r"|configuration is invalid for this certificate",
+        ),
+        (
+            Reason.SYSTEM_ERROR,
+            r"unable to process (?:connection|command|an email)|message ended early",
+        ),
+        (
+            Reason.TOO_MANY_CONN,
+            r"account service is temporarily unavailable|too many recipients"
+            r"|exceeding outbound thread limit",
+        ),
+        (Reason.USER_UNKNOWN, r"invalid address|user unknown|invalid recipient"),
+        (Reason.VIRUS_DETECTED, r"email rejected due to security policies"),
+    ),
+    re.compile(r"\bmimecast\.com\b", re.I),
+    re.compile(r"\bmimecast\.com\b", re.I),
+)
+MESSAGELABS = Receiver(
+    "messagelabs",
+    ("messagelabs.com", ".messagelabs.com"),
+    # Symantec (Broadcom) Email Security.cloud's documented replies: sisimai's Rhost::MessageLabs.
+    _table(
+        (Reason.AUTH_FAILURE, r"domain authentication fail"),
+        (Reason.BAD_REPUTATION, r"connection rejected by policy"),
+        (
+            Reason.REJECTED,
+            r"sender envelope domain not allowed|your (?:domain|email address) has been "
+            r"(?:blocked|blacklisted)|your envelope sender is in my badmailfrom list",
+        ),
+        (Reason.BLOCKED, r"your ip is in the pbl|your ip address (?:\S{1,60} )?has been"),
+        (Reason.CONTENT_ERROR, r"stray linefeeds in message"),
+        (Reason.FAILED_STARTTLS, r"tls/sslv3 connection required"),
+        (Reason.NO_RELAYING, r" as a relay, "),
+        (Reason.NOT_COMPLIANT_RFC, r"requested action aborted \[4\]|this message is not rfc 5322"),
+        (Reason.SECURITY_ERROR, r"turn on smtp authentication"),
+        (Reason.SPAM_DETECTED, r"message filtered|filtered by outbound scanning"),
+        (Reason.TOO_MANY_CONN, r"too many recipients received this hour|too many messages"),
+        (Reason.USER_UNKNOWN, r"no such user|invalid recipient|mailbox is not allowed"),
+    ),
+    re.compile(r"\bmessagelabs\.com\b|symanteccloud\.com", re.I),
+    re.compile(r"delivery agent at messagelabs\.com|messagelabs\.com/support", re.I),
+)
+RECEIVERS = (GOOGLE, MICROSOFT, YAHOO, APPLE, KDDI, TENCENT, GODADDY, MIMECAST, MESSAGELABS)
 
 
 def apply(findings: list[Finding], notice: str) -> None:
@@ -206,6 +384,8 @@ def apply(findings: list[Finding], notice: str) -> None:
             if hosts is None:
                 hosts = [h.lower() for h in _HOST.findall(notice[:8000])]
             receiver = _receiver([h.lower() for h in _HOST.findall(finding.diagnostic)] + hosts)
+        if receiver is None:
+            receiver = _signed(finding.diagnostic, notice)
         if receiver is not None:
             finding.hint = _reply_reason(receiver, finding.diagnostic)
 
@@ -215,6 +395,15 @@ def _receiver(names: list[str]) -> Receiver | None:
         if any(_matches(name, receiver.domains) for name in names if name):
             return receiver
     return None
+
+
+def _signed(diagnostic: str, notice: str) -> Receiver | None:
+    """The receiver whose own trailer the reply carries, or the gateway that wrote the notice."""
+    for receiver in RECEIVERS:
+        if receiver.signature is not None and receiver.signature.search(diagnostic):
+            return receiver
+    head = notice[:8000]
+    return next((r for r in RECEIVERS if r.gateway is not None and r.gateway.search(head)), None)
 
 
 def _matches(name: str, domains: tuple[str, ...]) -> bool:

@@ -129,6 +129,7 @@ def classify_failure(
         diagnostic_type=kind,
         command=smtp.command(diagnostic),
         hint=hint,
+        provider_verdict=True,
     )
     reason = classify.reason(finding)
     if reason == "delivered":  # a failure said in success words is still a failure
