@@ -21,6 +21,7 @@ from dsn_samples import (
 )
 
 from mailcast.domain import FailureReason, FailureType
+from mailcast.feedback import dsn
 from mailcast.feedback.parse import RecipientResult, Report, parse_report
 
 HARD, SOFT, IGNORED = FailureType.HARD, FailureType.SOFT, FailureType.IGNORED
@@ -367,3 +368,12 @@ def test_hints_come_from_the_returned_headers_and_the_envelope_id() -> None:
 def test_hints_are_found_in_a_copy_pasted_into_the_notice() -> None:
     report = parse_report(exim_notice("bob@example.org", "550 5.1.1 unknown user"))
     assert (report.message_id, report.original_to) == (RETURNED_ID, "bob@example.org")
+
+
+def test_a_lone_cr_ends_a_status_field_as_it_ends_a_line() -> None:
+    """A CRLF cut to CR (a truncated notice) must not run the address into the next field."""
+    fields = dsn.parse(
+        "Final-Recipient: utf-8; j\u00f6rg@b\u00fccher.example\rAction: failed\r\nStatus: 5.1.1\r\n"
+    )
+    found = [(r.address, r.action, r.status) for r in fields.recipients]
+    assert found == [("j\u00f6rg@b\u00fccher.example", "failed", "5.1.1")]

@@ -14,6 +14,9 @@ MAX_VALUE = 4000
 _FIELD = re.compile(
     rf"^([A-Za-z][A-Za-z0-9-]{{0,60}})[ \t]{{0,20}}:[ \t]{{0,200}}(.{{0,{MAX_VALUE}}})"
 )
+# A lone CR ends a line too, as the email package reads it: a cut CRLF must not run a field's
+# value into the next field's name.
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _START = re.compile(
     r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]{0,20}:", re.I | re.M
 )
@@ -69,7 +72,7 @@ def _fields(text: str) -> list[tuple[str, str, bool]]:
     """(name, unfolded value, starts a new block) for each field, in order."""
     out: list[tuple[str, str, bool]] = []
     new_block = True
-    for line in text.replace("\r", "").split("\n")[:MAX_LINES]:
+    for line in _LINE_END.split(text)[:MAX_LINES]:
         if line[:1] in (" ", "\t") and out and line.strip() and not new_block:
             name, value, starts = out[-1]
             out[-1] = (name, (value + " " + line.strip())[:MAX_VALUE], starts)
