@@ -17,7 +17,7 @@ import notices
 import notices_more
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, needs_corpus
 from mailcast.feedback import mime, mime_fast
 from mailcast.feedback.parse import parse_report
 
@@ -161,12 +161,12 @@ def test_hostile_shapes_read_the_same(
     _check(raw, monkeypatch)
 
 
+@needs_corpus
 def test_the_corpus_reads_the_same_and_mostly_the_quick_way(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     corpus = list(_corpus())
-    if not corpus:
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    assert corpus, f"no file under {CORPUS / 'bounces'}"
     quick = [name for name, raw in corpus if _check(raw, monkeypatch) is not None]
     assert len(quick) >= 0.6 * len(corpus), f"{len(quick)} of {len(corpus)} read quickly"
 

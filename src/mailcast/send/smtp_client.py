@@ -155,9 +155,9 @@ class SmtpClient:
         commands = EnvelopeCommands(sender, recipient, mail_options, rcpt_options)
         group, replies = await self._envelope_replies(commands)
         self._check_envelope(group, replies)
-        self._announced = self._announcement(following)
-        after = _group(self._announced) if self._announced else []
-        self._write(_wire_data(data) + b"".join(line for _, line in after))
+        announced = self._announcement(following)
+        self._announced = announced[0] if announced else None
+        self._write(_wire_data(data) + (announced[1] if announced else b""))
         (end,) = await self._replies(1)
         self._reset_first = False
         if end.code // 100 != 2:
@@ -181,17 +181,18 @@ class SmtpClient:
 
     def _announcement(
         self, following: Callable[[], EnvelopeCommands | None] | None
-    ) -> EnvelopeCommands | None:
+    ) -> tuple[EnvelopeCommands, bytes] | None:
+        """The next transaction and its command lines, when it can go with this data."""
         if following is None or not self._pipelining:
             return None
         commands = following()
         if commands is None:
             return None
         try:
-            _group(commands)
+            lines = b"".join(line for _, line in _group(commands))
         except Refused:  # its own send refuses it, as it would without the announcement
             return None
-        return commands
+        return commands, lines
 
     async def quit(self) -> None:
         if self._announced is not None:

@@ -244,9 +244,9 @@ def write_outcomes(
         constant = {"updated_at": now, "worker": worker}
         conn.exec_driver_sql(statement.sql, statement.parameters(rows, constant))
     if new_events:
-        fields = tuple(new_events[0])
-        if all(len(e) == len(fields) and all(f in e for f in fields) for e in new_events):
-            statement = _event_inserts(conn.dialect, fields)
+        fields = new_events[0].keys()
+        if all(event.keys() == fields for event in new_events):
+            statement = _event_inserts(conn.dialect, tuple(fields))
             conn.exec_driver_sql(statement.sql, statement.parameters(new_events, {}))
         else:
             conn.execute(insert(events), new_events)
