@@ -337,17 +337,31 @@ def wait_port(port: int, process: subprocess.Popen, log: Path) -> None:
     raise SystemExit(f"mailcast did not start; see {log}:\n{log.read_text()[-2000:]}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time of a process and of the processes it started (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for task in [pid, *_children(pid)]:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time of a process, and of the processes it started (Linux /proc)."""
+    own = _cpu(pid)
+    return own, sum(_cpu(child) for child in _children(pid))
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def server_cpu() -> dict[int, float]:
+    """CPU time of each PostgreSQL server process: its share of the work is counted too."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
+            text = stat.read_text()
+        except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
+        if "(postgres)" in text:
+            found[int(stat.parent.name)] = _cpu(int(stat.parent.name))
+    return found
 
 
 def _children(pid: int) -> list[int]:
@@ -462,10 +476,12 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         receivers.append(process)
     try:
         time.sleep(3)  # the consumer processes' imports are not the DSNs' cost
-        idle = sum(cpu_seconds(process.pid) for process in receivers)
+        idle = [cpu_seconds(process.pid) for process in receivers]
+        server_idle = server_cpu()
         start, last_250 = send_all(ports, jobs, args.connections)
         applied = settled(settings, delivery_id, args.n)
-        cpu = sum(cpu_seconds(process.pid) for process in receivers) - idle
+        busy = [cpu_seconds(process.pid) for process in receivers]
+        server = sum(t - server_idle.get(pid, 0.0) for pid, t in server_cpu().items())
     finally:
         for process in receivers:
             stop(process, group=args.profile)
@@ -476,7 +492,16 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         f"applied {args.n / (applied - start):,.0f}/s, "
         f"lag after the last 250 {applied - last_250:.2f} s"
     )
-    print(f"  receivers' CPU (their processes and children): {cpu / args.n * 1e6:,.0f} µs per DSN")
+    receiving = sum(b[0] - i[0] for b, i in zip(busy, idle, strict=True))
+    consuming = sum(b[1] - i[1] for b, i in zip(busy, idle, strict=True))
+    per_dsn = 1e6 / args.n
+    on_postgres = settings.database_url.startswith("postgresql")
+    print(
+        f"  CPU per DSN: receivers {receiving * per_dsn:,.0f} µs, "
+        f"their consumers {consuming * per_dsn:,.0f} µs"
+        + (f", PostgreSQL server {server * per_dsn:,.0f} µs" if on_postgres else "")
+        + (" (py-spy counted as the receiver)" if args.profile else "")
+    )
     print(f"  check: {check_once(settings, delivery_id, args.n)}")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -22,13 +22,16 @@ R = TypeVar("R")
 class GroupCommit(Generic[T, R]):
     """`await group.submit(item)`: its result once `commit` has taken it, with the others.
 
-    `commit` runs on a thread, takes the items in order and returns a result for each. When
+    `commit` is awaited on the loop (it may hand the work to a thread, or wait for the
+    database on the loop), takes the items in order and returns a result for each. When
     a group fails it is committed again one item at a time, so an item the database refuses
     costs only its own caller (who gets the exception).
     """
 
     def __init__(
-        self, commit: Callable[[list[T]], list[R]], on_committed: Callable[[int], None]
+        self,
+        commit: Callable[[list[T]], Awaitable[list[R]]],
+        on_committed: Callable[[int], None],
     ) -> None:
         self.commit = commit
         self.on_committed = on_committed  # told how many items each commit took
@@ -54,7 +57,7 @@ class GroupCommit(Generic[T, R]):
 
     async def _commit(self, group: list[tuple[T, asyncio.Future[R]]]) -> bool:
         try:
-            results = await asyncio.to_thread(self.commit, [item for item, _ in group])
+            results = await self.commit([item for item, _ in group])
         except Exception as exc:
             if len(group) == 1 and not group[0][1].done():
                 log.error("a commit failed", exc_info=exc)

@@ -72,6 +72,9 @@ class ThreadedServer:
         """Tasks to run beside the server on its loop; cancelled at stop."""
         return []
 
+    async def _closed(self) -> None:
+        """What to release on the loop once the server has closed (its own connections)."""
+
     def _run(self) -> None:
         try:
             asyncio.run(self._serve())
@@ -97,3 +100,4 @@ class ThreadedServer:
             for transport in self._open_transports():
                 transport.close()
             await server.wait_closed()
+            await self._closed()

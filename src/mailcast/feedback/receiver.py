@@ -3,8 +3,8 @@
 RCPT is accepted only for signed VERP return paths, the configured feedback addresses and
 List-Unsubscribe's mailto addresses (feedback/inbound.py).
 Each message is committed to the database before the 250 reply, with the others arriving
-at the same time (group_commit.py); a report consumer (feedback/consumer.py) reads and
-applies it afterwards, in batches.
+at the same time (group_commit.py, feedback/keeping.py); a report consumer
+(feedback/consumer.py) reads and applies it afterwards, in batches.
 It runs on its own thread and event loop: `with BounceReceiver(ctx, port=0) as r: r.port`.
 """
 
@@ -14,13 +14,13 @@ import asyncio
 import logging
 import re
 import time
-from functools import partial
 from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailcast.context import Context
 from mailcast.feedback import inbound
+from mailcast.feedback.keeping import keeper_for
 from mailcast.feedback.report_consumer import ReportConsumer
 from mailcast.group_commit import GroupCommit
 from mailcast.store.inbound import Arrived
@@ -134,8 +134,8 @@ class BounceReceiver(ThreadedServer):
         self.hostname = ctx.settings.bounce_domain
         self.consumer = ReportConsumer(ctx) if consume else None
         self.stored = 0  # messages kept since start
-        keeper = GroupCommit(partial(inbound.keep_reports, ctx), self._kept)
-        self.handler = _Handler(ctx, keeper)
+        self.keeper = keeper_for(ctx)
+        self.handler = _Handler(ctx, GroupCommit(self.keeper.keep, self._kept))
         self._open: set[_ReceiverSMTP] = set()
 
     def _kept(self, count: int) -> None:
@@ -166,6 +166,9 @@ class BounceReceiver(ThreadedServer):
             if self.consumer is not None:
                 self.consumer.wake()
             time.sleep(0.02)
+
+    async def _closed(self) -> None:
+        await self.keeper.close()
 
     def _open_transports(self) -> list[asyncio.BaseTransport]:
         return [c.transport for c in list(self._open) if c.transport is not None]

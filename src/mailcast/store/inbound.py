@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg.types.json import Json
 from sqlalchemy import (
     Connection,
+    Dialect,
     RowMapping,
     bindparam,
     func,
@@ -51,13 +56,80 @@ class Arrived:
 
 def insert_reports(conn: Connection, arrived: list[Arrived]) -> list[int]:
     """Keep messages as they arrived; their report ids, in order."""
+    if conn.dialect.name == "sqlite":
+        # The receiver keeps every DSN with this: SQLite's own cursor and one statement
+        # cost a tenth of building the insert for each group.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        processors = _sqlite_processors(conn.dialect)
+        ids = []
+        for a in arrived:
+            cursor.execute(_KEEP_ONE_SQLITE, _kept_row(a, processors))
+            ids.append(int(cursor.lastrowid))
+        return ids
     statement = insert(inbound_reports).returning(
         inbound_reports.c.id, sort_by_parameter_order=True
     )
-    return [int(i) for i in conn.execute(statement, [_values(a) for a in arrived]).scalars()]
+    return [int(i) for i in conn.execute(statement, [arrived_values(a) for a in arrived]).scalars()]
 
 
-def _values(arrived: Arrived) -> dict[str, Any]:
+async def insert_reports_async(conn: AsyncConnection, arrived: list[Arrived]) -> list[int]:
+    """`insert_reports` on a psycopg asyncio connection (PostgreSQL), in its transaction."""
+    rows = []
+    for a in arrived:
+        values = arrived_values(a)
+        values["recipients"] = Json(a.recipients)
+        values["outcome"] = values["outcome"].value  # psycopg would write an Enum's name
+        rows.append([values[column] for column in _KEPT])
+    cursor = conn.cursor()
+    # One round trip for the whole group (psycopg pipelines executemany), a result per row.
+    await cursor.executemany(_KEEP_ONE_POSTGRES, rows, returning=True)
+    ids = []
+    while True:
+        row = await cursor.fetchone()
+        assert row is not None
+        ids.append(int(row[0]))
+        if not cursor.nextset():
+            return ids
+
+
+# The receiver's statement, the same text each time (prepared once by psycopg).
+_KEPT = (
+    "received_at",
+    "mail_from",
+    "recipients",
+    "peer",
+    "size",
+    "raw",
+    "outcome",
+    "applied",
+    "duplicates",
+    "unmatched",
+    "deferred",
+)
+_KEEP_ONE = f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) VALUES ({{}}) RETURNING id"
+_KEEP_ONE_POSTGRES = _KEEP_ONE.format(", ".join(["%s"] * len(_KEPT)))
+_KEEP_ONE_SQLITE = _KEEP_ONE.format(", ".join(["?"] * len(_KEPT))).removesuffix(" RETURNING id")
+
+
+@cache
+def _sqlite_processors(dialect: Dialect) -> list[Callable[[Any], Any] | None]:
+    """Each column's conversion as SQLAlchemy writes it (timestamps, JSON), so the rows kept
+    this way read back as the others do."""
+    return [
+        inbound_reports.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _KEPT
+    ]
+
+
+def _kept_row(arrived: Arrived, processors: list[Callable[[Any], Any] | None]) -> list[Any]:
+    values = arrived_values(arrived)
+    return [
+        value if process is None else process(value)
+        for value, process in zip((values[name] for name in _KEPT), processors, strict=True)
+    ]
+
+
+def arrived_values(arrived: Arrived) -> dict[str, Any]:
+    """A kept message's row, by the table's column names."""
     return {
         "received_at": arrived.received_at,
         "mail_from": arrived.mail_from[:400],

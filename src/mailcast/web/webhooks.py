@@ -9,8 +9,8 @@ answered with its own share once it is committed: SES posts one event per reques
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -96,7 +96,12 @@ def _applier(request: Request) -> GroupCommit[list[Observation], ApplyResult]:
     """The app's one group of webhook applications (made on the first webhook)."""
     state = request.app.state
     if getattr(state, "webhook_applier", None) is None:
-        state.webhook_applier = GroupCommit(partial(_apply_together, context_of(request)), _any)
+        ctx = context_of(request)
+
+        async def apply(requests: list[list[Observation]]) -> list[ApplyResult]:
+            return await asyncio.to_thread(_apply_together, ctx, requests)
+
+        state.webhook_applier = GroupCommit(apply, _any)
     applier: GroupCommit[list[Observation], ApplyResult] = state.webhook_applier
     return applier
 
