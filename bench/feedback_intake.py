@@ -280,7 +280,8 @@ async def _session(port: int, jobs: list[tuple[str, bytes]]) -> float:
 def client(
     ports: list[int], sessions: list[list[tuple[str, bytes]]], go: float, out: Connection
 ) -> None:
-    """One client process: its sessions at once, spread over the receivers' ports."""
+    """One client process: its sessions at once, spread over the receivers' ports; sends back
+    the time of its last 250 and the CPU time it took."""
 
     async def run() -> list[float]:
         await asyncio.sleep(max(0.0, go - time.monotonic()))
@@ -288,13 +289,16 @@ def client(
             *(_session(ports[i % len(ports)], jobs) for i, jobs in enumerate(sessions))
         )
 
-    out.send(max(asyncio.run(run())))
+    started = time.process_time()
+    last = max(asyncio.run(run()))
+    out.send((last, time.process_time() - started))
 
 
 def send_all(
     ports: list[int], jobs: list[tuple[str, bytes]], connections: int
-) -> tuple[float, float]:
-    """Every job over `connections` connections from two client processes: (start, last 250)."""
+) -> tuple[float, float, float]:
+    """Every job over `connections` connections from two client processes: (start, last 250,
+    the clients' CPU time)."""
     sessions = [jobs[i::connections] for i in range(connections)]
     processes = 2
     go = time.monotonic() + 1.0
@@ -307,10 +311,10 @@ def send_all(
         worker.start()
         pipes.append(parent)
         workers.append(worker)
-    last = max(pipe.recv() for pipe in pipes)
+    lasts, cpus = zip(*(pipe.recv() for pipe in pipes), strict=True)
     for worker in workers:
         worker.join()
-    return go, last
+    return go, max(lasts), sum(cpus)
 
 
 # --- the receivers, the server, and what they applied ----------------------------------------
@@ -460,7 +464,8 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
     for i, port in enumerate(ports):
         log = workdir / f"bounces-{i}.log"
         command = [sys.executable, "-m", "mailcast", "bounces", "--port", str(port)]
-        command += ["--consumers", str(args.consumers)]
+        if args.consumers is not None:
+            command += ["--consumers", str(args.consumers)]
         if args.profile:  # the stacks of the receiver and its consumers while they hold the GIL
             stacks = workdir / f"bounces-{i}.stacks"
             spy = ["py-spy", "record", "-f", "raw", "--gil", "--subprocesses", "-o", str(stacks)]
@@ -478,7 +483,7 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         time.sleep(3)  # the consumer processes' imports are not the DSNs' cost
         idle = [cpu_seconds(process.pid) for process in receivers]
         server_idle = server_cpu()
-        start, last_250 = send_all(ports, jobs, args.connections)
+        start, last_250, clients = send_all(ports, jobs, args.connections)
         applied = settled(settings, delivery_id, args.n)
         busy = [cpu_seconds(process.pid) for process in receivers]
         server = sum(t - server_idle.get(pid, 0.0) for pid, t in server_cpu().items())
@@ -487,7 +492,9 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
             stop(process, group=args.profile)
     print(
         f"DSNs: {args.n:,} over {args.connections} connections to {args.receivers} receiver(s) "
-        f"with {args.consumers} consumer process(es) each: "
+        f"with {settings.bounces.consumer_processes if args.consumers is None else args.consumers}"
+        " consumer process(es) "
+        "each: "
         f"accepted {args.n / (last_250 - start):,.0f}/s, "
         f"applied {args.n / (applied - start):,.0f}/s, "
         f"lag after the last 250 {applied - last_250:.2f} s"
@@ -500,6 +507,7 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         f"  CPU per DSN: receivers {receiving * per_dsn:,.0f} µs, "
         f"their consumers {consuming * per_dsn:,.0f} µs"
         + (f", PostgreSQL server {server * per_dsn:,.0f} µs" if on_postgres else "")
+        + f"; the clients sending them {clients * per_dsn:,.0f} µs"
         + (" (py-spy counted as the receiver)" if args.profile else "")
     )
     print(f"  check: {check_once(settings, delivery_id, args.n)}")
@@ -571,7 +579,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=10_000, help="DSNs (one per message)")
     parser.add_argument("-c", "--connections", type=int, default=8)
     parser.add_argument("--receivers", type=int, default=1)
-    parser.add_argument("--consumers", type=int, default=1, help="consumer processes each")
+    parser.add_argument(
+        "--consumers", type=int, help="consumer processes each (default: the configured 2)"
+    )
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--webhook-events", type=int, default=0)
     parser.add_argument("--per-request", type=int, default=1000)

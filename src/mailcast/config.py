@@ -228,8 +228,9 @@ class BounceSettings(BaseModel):
     # a worker records its hand-offs a batch at a time, so a fast relay's DSN can overtake it.
     retry_after_seconds: float = Field(default=5.0, gt=0)
     # Processes that read and apply what the receiver kept; 0: a thread of the receiver's
-    # process (slower: reading holds its interpreter lock).
-    consumer_processes: int = Field(default=1, ge=0, le=16)
+    # process (slower: reading holds its interpreter lock). Two: one reads while the other
+    # applies, and reading is most of the work.
+    consumer_processes: int = Field(default=2, ge=0, le=16)
     # Woken by a kept report, a consumer waits this long for others to apply them together.
     gather_seconds: float = Field(default=0.2, ge=0, le=5)
 
