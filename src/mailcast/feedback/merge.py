@@ -41,6 +41,12 @@ def complete(
     return from_status
 
 
+def covers(from_status: list[Finding], blocks: list[Finding]) -> bool:
+    """Whether these blocks complete every status recipient: no other reading is needed."""
+    index = _by_address(blocks)
+    return all(_block_for(r, blocks, index, len(from_status)) for r in from_status)
+
+
 def _by_address(blocks: list[Finding]) -> dict[str, Finding]:
     index: dict[str, Finding] = {}
     for block in blocks:

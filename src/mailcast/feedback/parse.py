@@ -171,11 +171,14 @@ def _bounce_findings(
     if not from_status:
         pasted = dsn.embedded(full_notice)
         from_status = pasted.recipients if pasted else []
-    from_text, preamble = _text_findings(message, parts, notice, full_notice)
-    if from_status:
+    if from_status and merge.covers(from_status, reading.findings):
+        # The family read a block for every recipient: the generic reading would add nothing.
+        findings = merge.complete(from_status, [reading.findings], "")
+    elif from_status:
+        from_text, preamble = _text_findings(message, parts, notice, full_notice)
         findings = merge.complete(from_status, [reading.findings, from_text], preamble)
     else:
-        findings = reading.findings or from_text or _fallback(message, parts, notice, full_notice)
+        findings = reading.findings or _generic(message, parts, notice, full_notice)
     for finding in findings:
         # The step the notice names once holds for the recipients whose text names none.
         finding.command = finding.command or reading.command
@@ -202,6 +205,12 @@ def _imply_actions(findings: list[Finding], message: Message, notice: str) -> No
     for finding in findings:
         if not finding.action:
             finding.action = "delayed" if warning else "failed"
+
+
+def _generic(message: Message, parts: mime.Parts, notice: str, full_notice: str) -> list[Finding]:
+    """No status fields and no family reading: the notice's blocks, else its headers."""
+    from_text, _ = _text_findings(message, parts, notice, full_notice)
+    return from_text or _fallback(message, parts, notice, full_notice)
 
 
 def _text_findings(
