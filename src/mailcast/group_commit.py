@@ -37,6 +37,12 @@ class GroupCommit(Generic[T, R]):
         self.on_committed = on_committed  # told how many items each commit took
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._committing: asyncio.Task[None] | None = None
+        self._in_commit = 0
+
+    @property
+    def pending(self) -> int:
+        """Items submitted and not committed yet."""
+        return len(self._waiting) + self._in_commit
 
     async def submit(self, item: T) -> R:
         future = asyncio.get_running_loop().create_future()
@@ -49,11 +55,13 @@ class GroupCommit(Generic[T, R]):
         try:
             while self._waiting:
                 group, self._waiting = self._waiting, []
+                self._in_commit = len(group)
                 if not await self._commit(group) and len(group) > 1:
                     for one in group:
                         await self._commit([one])
         finally:
             self._committing = None
+            self._in_commit = 0
 
     async def _commit(self, group: list[tuple[T, asyncio.Future[R]]]) -> bool:
         try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import aiosmtplib
 import pytest
@@ -134,3 +136,31 @@ def test_the_receivers_own_statement_keeps_a_report_as_the_table_definition_does
         stored = text("SELECT received_at, recipients, outcome FROM inbound_reports ORDER BY id")
         texts = [tuple(str(v) for v in row) for row in conn.execute(stored)]
     assert texts[0] == texts[1] == texts[2]
+
+
+def test_a_write_held_by_another_thread_delays_the_reply_but_not_the_receiver(
+    ctx: Context,
+) -> None:
+    if not ctx.db.is_sqlite:
+        pytest.skip("SQLite only: its writers queue in this process")
+    postmaster = [f"postmaster@{ctx.settings.bounce_domain}"]
+    with BounceReceiver(ctx, port=0) as receiver, ThreadPoolExecutor(1) as pool:
+        with ctx.db.write():  # another thread of the process holds the write lock
+            sending = pool.submit(hand_over, receiver.port, _note(1), postmaster)
+            deadline = time.monotonic() + 30
+            while receiver.keeping.pending == 0:
+                assert time.monotonic() < deadline, "the message never reached the keeper"
+                time.sleep(0.01)
+            # The receiver still answers others while that message waits for the lock.
+            assert _ehlo_code(receiver.port) == 250
+            assert not sending.done()
+        assert "kept as report" in sending.result(timeout=30)
+    assert _kept(ctx) == [_note(1)]
+
+
+def _ehlo_code(port: int) -> int:
+    async def ehlo() -> int:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30) as smtp:
+            return (await smtp.ehlo()).code
+
+    return asyncio.run(ehlo())

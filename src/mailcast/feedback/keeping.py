@@ -39,9 +39,10 @@ class SqliteKeeper:
         self.ctx = ctx
 
     async def keep(self, messages: list[store.Arrived]) -> list[int]:
+        db = self.ctx.db
         try:
-            with self.ctx.db.write(wait=False) as conn:
-                return store.insert_reports(conn, messages)
+            with db.sqlite_write(wait=False) as cursor:
+                return store.insert_reports_sqlite(cursor, db.engine.dialect, messages)
         except WriterBusy:
             return await asyncio.to_thread(inbound.keep_reports, self.ctx, messages)
 

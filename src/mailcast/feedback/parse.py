@@ -198,6 +198,8 @@ def _all_delivered(findings: list[Finding]) -> bool:
 
 def _imply_actions(findings: list[Finding], message: Message, notice: str) -> None:
     """Formats without status fields say no Action: a warning is "delayed", else "failed"."""
+    if all(finding.action for finding in findings):
+        return
     warning = bool(
         _DELAY_SUBJECT.search(mime.header(message, "subject"))
         or _DELAY_NOTICE.search(notice[: formats.MAX_CONTEXT])

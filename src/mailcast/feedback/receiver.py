@@ -20,6 +20,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailcast.context import Context
 from mailcast.feedback import inbound
+from mailcast.feedback.data_reader import read_data
 from mailcast.feedback.keeping import keeper_for
 from mailcast.feedback.report_consumer import ReportConsumer
 from mailcast.group_commit import GroupCommit
@@ -95,6 +96,35 @@ class _ReceiverSMTP(SMTP):
             return None, None
         return address, plain.group(2) or ""
 
+    async def smtp_DATA(self, arg: str) -> None:
+        # aiosmtpd's own, but for reading the data (feedback/data_reader.py).
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            content, refusal = await read_data(
+                self._reader, self.data_size_limit, self.line_length_limit
+            )
+        except asyncio.CancelledError:
+            log.info("Connection lost during DATA")
+            self._writer.close()
+            raise
+        if refusal is not None:
+            self._set_post_data_state()
+            await self.push(refusal)
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
+
     def connection_lost(self, error: Exception | None) -> None:
         try:
             super().connection_lost(error)
@@ -135,7 +165,8 @@ class BounceReceiver(ThreadedServer):
         self.consumer = ReportConsumer(ctx) if consume else None
         self.stored = 0  # messages kept since start
         self.keeper = keeper_for(ctx)
-        self.handler = _Handler(ctx, GroupCommit(self.keeper.keep, self._kept))
+        self.keeping = GroupCommit(self.keeper.keep, self._kept)
+        self.handler = _Handler(ctx, self.keeping)
         self._open: set[_ReceiverSMTP] = set()
 
     def _kept(self, count: int) -> None:

@@ -109,6 +109,29 @@ class Database:
                 self._writers.release()
 
     @contextmanager
+    def sqlite_write(self, *, wait: bool = True) -> Iterator[Any]:
+        """`write()` on SQLite's own connection (a DBAPI cursor), without SQLAlchemy's
+        Connection and transaction objects: the bounce receiver's commit for each group."""
+        assert self._writers is not None, "SQLite only"
+        if not self._writers.acquire(blocking=wait):
+            raise WriterBusy
+        try:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+            finally:
+                connection.close()  # back to the pool
+        finally:
+            self._writers.release()
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         with self._read_engine.begin() as conn:
             yield conn
