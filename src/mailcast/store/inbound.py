@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Json
 from sqlalchemy import (
     Connection,
     Dialect,
@@ -77,26 +77,17 @@ def insert_reports_sqlite(cursor: Any, dialect: Dialect, arrived: list[Arrived])
 
 
 async def insert_reports_async(conn: AsyncConnection, arrived: list[Arrived]) -> list[int]:
-    """`insert_reports` on a psycopg asyncio connection (PostgreSQL), in its transaction."""
-    rows = []
-    for a in arrived:
-        values = arrived_values(a)
-        values["recipients"] = Json(a.recipients)
-        values["outcome"] = values["outcome"].value  # psycopg would write an Enum's name
-        rows.append([values[column] for column in _KEPT])
-    cursor = conn.cursor()
-    # One round trip for the whole group (psycopg pipelines executemany), a result per row.
-    await cursor.executemany(_KEEP_ONE_POSTGRES, rows, returning=True)
-    ids = []
-    while True:
-        row = await cursor.fetchone()
-        assert row is not None
-        ids.append(int(row[0]))
-        if not cursor.nextset():
-            return ids
+    """`insert_reports` on a psycopg asyncio connection (PostgreSQL): one statement, which
+    commits by itself on a connection in autocommit (one round trip for the whole group)."""
+    rows = [arrived_values(a) for a in arrived]
+    columns = [[row[name] for row in rows] for name in _KEPT_BY_ARRAY]
+    columns[_KEPT_BY_ARRAY.index("recipients")] = [json.dumps(a.recipients) for a in arrived]
+    cursor = await conn.execute(_KEEP_ALL_POSTGRES, [ReportOutcome.RECEIVED.value, *columns])
+    # Rows go in in the order given (ORDER BY n), each taking the next id: in order, sorted.
+    return sorted(int(row[0]) for row in await cursor.fetchall())
 
 
-# The receiver's statement, the same text each time (prepared once by psycopg).
+# The receiver's statements, the same text each time (psycopg prepares PostgreSQL's once).
 _KEPT = (
     "received_at",
     "mail_from",
@@ -110,9 +101,19 @@ _KEPT = (
     "unmatched",
     "deferred",
 )
-_KEEP_ONE = f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) VALUES ({{}}) RETURNING id"
-_KEEP_ONE_POSTGRES = _KEEP_ONE.format(", ".join(["%s"] * len(_KEPT)))
-_KEEP_ONE_SQLITE = _KEEP_ONE.format(", ".join(["?"] * len(_KEPT))).removesuffix(" RETURNING id")
+_KEEP_ONE_SQLITE = (
+    f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) "
+    f"VALUES ({', '.join('?' * len(_KEPT))})"
+)
+# PostgreSQL: each column of the group as an array, one row per element.
+_KEPT_BY_ARRAY = ("received_at", "mail_from", "recipients", "peer", "size", "raw")
+_KEEP_ALL_POSTGRES = (
+    f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) "
+    "SELECT received_at, mail_from, recipients::json, peer, size, raw, %s, 0, 0, 0, 0 "
+    "FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bytea[])"
+    " WITH ORDINALITY AS kept(received_at, mail_from, recipients, peer, size, raw, n) "
+    "ORDER BY n RETURNING id"
+)
 
 
 @cache
