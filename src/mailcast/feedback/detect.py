@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from mailcast.feedback import mime
+from mailcast.feedback import mime, params
 
 _FROM = re.compile(
     r"mailer[-_ ]?daemon|postmaster|mail delivery (?:subsystem|system|service)|\bmmdf\b"
@@ -44,7 +44,7 @@ def is_bounce(message: Message, parts: mime.Parts, notice: str, returns_original
     """
     if parts.delivery_status or message.get("x-failed-recipients") is not None:
         return True
-    if str(message.get_param("report-type", "") or "").lower() == "delivery-status":
+    if (params.param(message, "report-type") or "").lower() == "delivery-status":
         return True
     signals = (
         bool(_FROM.search(mime.header(message, "from"))),

@@ -15,7 +15,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import HeaderParser
 
-from mailcast.feedback import mime_fast
+from mailcast.feedback import mime_fast, params
 
 # Everything useful in a bounce (the notice, the status fields, the returned headers) comes
 # first; the returned body can be megabytes. Reading a bounded prefix keeps parsing linear.
@@ -146,7 +146,7 @@ def body_text(part: Message) -> str:
     except Exception:
         payload = None
     if isinstance(payload, bytes):
-        return decode(payload, part.get_content_charset())
+        return decode(payload, params.charset(part))
     raw = part.get_payload()
     return raw if isinstance(raw, str) else ""
 

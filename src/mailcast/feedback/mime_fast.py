@@ -15,6 +15,8 @@ import re
 from email._policybase import compat32
 from email.message import Message
 
+from mailcast.feedback import params
+
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # FeedParser's line ends, kept
 _FIELD = re.compile(r"[\041-\071\073-\176]+:")  # a field name and its colon
 _BLANK = frozenset({"\r\n", "\n", "\r"})
@@ -120,7 +122,7 @@ class _Reader:
     def _multipart(self, msg: Message, kind: str, start: int, end: int, depth: int) -> None:
         if kind == "multipart/digest":
             raise _Unsure  # its parts default to message/rfc822
-        boundary = msg.get_boundary()
+        boundary = params.boundary(msg)
         encoding = str(msg.get("content-transfer-encoding", "8bit")).lower()
         if boundary is None or encoding not in _PLAIN_TRANSFER:
             raise _Unsure
