@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import Message
 
-from mailcast.feedback import mime, smtp
+from mailcast.feedback import mime, params, smtp
 from mailcast.feedback.dsn import parse_fields
 from mailcast.feedback.model import Finding
 
@@ -19,7 +19,7 @@ _RECIPIENT_FIELDS = ("original-rcpt-to", "removal-recipient", "x-hmxmroriginalre
 def is_complaint(message: Message, parts: mime.Parts) -> bool:
     if parts.feedback_reports:
         return True
-    report_type = str(message.get_param("report-type", "") or "").lower()
+    report_type = (params.param(message, "report-type") or "").lower()
     return report_type == "feedback-report" or bool(_provider_mark(message, parts))
 
 
