@@ -32,12 +32,20 @@ class GroupCommit(Generic[T, R]):
         self,
         commit: Callable[[list[T]], Awaitable[list[R]]],
         on_committed: Callable[[int], None],
+        *,
+        gather_seconds: float = 0.0,
+        callers: Callable[[], int] | None = None,
     ) -> None:
         self.commit = commit
         self.on_committed = on_committed  # told how many items each commit took
+        # A commit waits up to `gather_seconds` for more items, unless every one of the
+        # `callers()` that could submit one already has: fewer, larger commits.
+        self.gather_seconds = gather_seconds
+        self.callers = callers
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._committing: asyncio.Task[None] | None = None
         self._in_commit = 0
+        self._all_in: asyncio.Event | None = None
 
     @property
     def pending(self) -> int:
@@ -49,11 +57,28 @@ class GroupCommit(Generic[T, R]):
         self._waiting.append((item, future))
         if self._committing is None:
             self._committing = asyncio.create_task(self._commit_while_waiting())
+        elif self._all_in is not None and self._everyone_waits():
+            self._all_in.set()
         return await future
+
+    def _everyone_waits(self) -> bool:
+        return self.callers is not None and len(self._waiting) >= self.callers()
+
+    async def _gather(self) -> None:
+        if not self.gather_seconds or self._everyone_waits():
+            return
+        self._all_in = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._all_in.wait(), self.gather_seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._all_in = None
 
     async def _commit_while_waiting(self) -> None:
         try:
             while self._waiting:
+                await self._gather()
                 group, self._waiting = self._waiting, []
                 self._in_commit = len(group)
                 if not await self._commit(group) and len(group) > 1:

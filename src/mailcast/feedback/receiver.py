@@ -29,6 +29,10 @@ from mailcast.threaded_server import ThreadedServer
 
 log = logging.getLogger(__name__)
 
+# A commit waits this long for the other connections' messages, unless all of them are in:
+# a millisecond more before each 250, a third less CPU per message on PostgreSQL.
+GATHER_SECONDS = 0.001
+
 
 class _Handler:
     """aiosmtpd hooks: the recipient check at RCPT, keeping the message at DATA."""
@@ -165,7 +169,12 @@ class BounceReceiver(ThreadedServer):
         self.consumer = ReportConsumer(ctx) if consume else None
         self.stored = 0  # messages kept since start
         self.keeper = keeper_for(ctx)
-        self.keeping = GroupCommit(self.keeper.keep, self._kept)
+        self.keeping = GroupCommit(
+            self.keeper.keep,
+            self._kept,
+            gather_seconds=GATHER_SECONDS,
+            callers=lambda: len(self._open),
+        )
         self.handler = _Handler(ctx, self.keeping)
         self._open: set[_ReceiverSMTP] = set()
 
