@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from mailcast.domain import DeliveryState, FailureType, FeedbackMode, MessageStatus, SendState
 from mailcast.store.messages import write_outcomes
+from mailcast.store.sets import ByDialect, in_set
 from mailcast.store.tables import deliveries, events, messages
 
 # The columns applying feedback (or ending the validity period) writes back, per message.
@@ -68,15 +69,17 @@ _TARGET_COLUMNS = (
 )
 
 
-_TARGETS = (
-    select(*_TARGET_COLUMNS)
-    .select_from(messages.join(deliveries, deliveries.c.id == messages.c.delivery_id))
-    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(messages.c.id)
-    .with_for_update(of=messages)
+_TARGETS = ByDialect(
+    lambda dialect: (
+        select(*_TARGET_COLUMNS)
+        .select_from(messages.join(deliveries, deliveries.c.id == messages.c.delivery_id))
+        .where(in_set(messages.c.id, "ids", dialect))
+        .order_by(messages.c.id)
+        .with_for_update(of=messages)
+    )
 )
-_KNOWN_KEYS = select(events.c.source_key).where(
-    events.c.source_key.in_(bindparam("keys", expanding=True))
+_KNOWN_KEYS = ByDialect(
+    lambda dialect: select(events.c.source_key).where(in_set(events.c.source_key, "keys", dialect))
 )
 
 
@@ -106,7 +109,7 @@ def targets(conn: Connection, message_ids: Iterable[int]) -> dict[int, Target]:
     ids = sorted(set(message_ids))
     if not ids:
         return {}
-    return {row.id: _target(row) for row in conn.execute(_TARGETS, {"ids": ids})}
+    return {row.id: _target(row) for row in conn.execute(_TARGETS(conn), {"ids": ids})}
 
 
 def known_source_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
@@ -114,7 +117,8 @@ def known_source_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
     wanted = sorted(set(keys))
     if not wanted:
         return set()
-    return {str(key) for key in conn.execute(_KNOWN_KEYS, {"keys": wanted}).scalars()}
+    found = conn.execute(_KNOWN_KEYS(conn), {"keys": wanted}).scalars()
+    return {str(key) for key in found}
 
 
 def record_feedback(

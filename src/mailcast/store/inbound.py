@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from mailcast.domain import ReportOutcome
+from mailcast.store.sets import ByDialect, in_set
 from mailcast.store.tables import inbound_reports
 
 # Every column but the raw bytes: what listings show.
@@ -184,9 +185,29 @@ def claim_reports(
     ids = [int(i) for i in conn.execute(waiting).scalars()]
     if not ids:
         return []
-    conn.execute(update(inbound_reports).where(t.id.in_(ids)).values(claimed_until=until))
-    query = select(t.id, t.raw, t.recipients, t.received_at).where(t.id.in_(ids)).order_by(t.id)
-    return list(conn.execute(query).mappings())
+    conn.execute(_CLAIM(conn), {"ids": ids, "until": until})
+    return list(conn.execute(_CLAIMED(conn), {"ids": ids}).mappings())
+
+
+_CLAIM = ByDialect(
+    lambda dialect: (
+        update(inbound_reports)
+        .where(in_set(inbound_reports.c.id, "ids", dialect))
+        .values(claimed_until=bindparam("until", type_=inbound_reports.c.claimed_until.type))
+    )
+)
+_CLAIMED = ByDialect(
+    lambda dialect: (
+        select(
+            inbound_reports.c.id,
+            inbound_reports.c.raw,
+            inbound_reports.c.recipients,
+            inbound_reports.c.received_at,
+        )
+        .where(in_set(inbound_reports.c.id, "ids", dialect))
+        .order_by(inbound_reports.c.id)
+    )
+)
 
 
 def record_processing(conn: Connection, processed: dict[int, Processed], now: dt.datetime) -> None:
