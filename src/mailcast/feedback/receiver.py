@@ -86,6 +86,18 @@ class _ReceiverSMTP(SMTP):
     def __init__(self, handler: _Handler, on_close: Any, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._on_close = on_close
+        self._replies: list[bytes] = []
+
+    async def push(self, status: str | bytes) -> None:
+        # RFC 2920: replies to pipelined commands go together once the commands in hand are
+        # answered: one write (and one wake-up of the client) instead of one per reply.
+        reply = status.encode() if isinstance(status, str) else status
+        self._replies.append(reply + b"\r\n")
+        if self._reader._buffer:  # type: ignore[attr-defined]  # more commands already here
+            return
+        self._writer.write(b"".join(self._replies))
+        self._replies.clear()
+        await self._writer.drain()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # aiosmtpd reads every path with the email package's RFC 5322 parser: a tenth of
