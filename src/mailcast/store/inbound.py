@@ -83,7 +83,9 @@ async def insert_reports_async(conn: AsyncConnection, arrived: list[Arrived]) ->
     rows = [arrived_values(a) for a in arrived]
     columns = [[row[name] for row in rows] for name in _KEPT_BY_ARRAY]
     columns[_KEPT_BY_ARRAY.index("recipients")] = [json.dumps(a.recipients) for a in arrived]
-    cursor = await conn.execute(_KEEP_ALL_POSTGRES, [ReportOutcome.RECEIVED.value, *columns])
+    cursor = await conn.execute(
+        _KEEP_ALL_POSTGRES, [ReportOutcome.RECEIVED.value, *columns], binary=True
+    )
     # Rows go in in the order given (ORDER BY n), each taking the next id: in order, sorted.
     return sorted(int(row[0]) for row in await cursor.fetchall())
 
