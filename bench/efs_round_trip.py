@@ -131,7 +131,7 @@ def main() -> None:
             if now - started > 3600:
                 raise SystemExit(f"not final after an hour: {relayed} relayed, {waiting} waiting")
             time.sleep(0.2)
-        cpu = cpu_seconds(receiver.pid)
+        cpu = sum(cpu_seconds(receiver.pid))
     finally:
         stop(worker)
         stop(receiver)
