@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import contextlib
 import email
 import html
 import itertools
@@ -112,10 +113,12 @@ def header(message: Message, name: str) -> str:
     value = message.get(name)
     if value is None:
         return ""
-    try:
-        text = str(make_header(decode_header(str(value))))
-    except Exception:
-        text = str(value)
+    text = str(value)
+    if "=?" in text or not text.isascii():
+        # Only encoded words need decoding: building a Header for a plain value cost more
+        # than reading the returned message's headers.
+        with contextlib.suppress(Exception):
+            text = str(make_header(decode_header(text)))
     return " ".join(text[:MAX_HEADER].split())
 
 
