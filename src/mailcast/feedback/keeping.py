@@ -36,6 +36,8 @@ def keeper_for(ctx: Context) -> Keeper:
 
 
 class SqliteKeeper:
+    """On the loop, unless another thread of this process is writing (then on a thread)."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
