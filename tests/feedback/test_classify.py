@@ -196,6 +196,25 @@ def test_a_local_program_failure_is_a_mailer_error() -> None:
     assert reason_of("exit code 75", diagnostic_type="x-unix") == "mailererror"
 
 
+@pytest.mark.parametrize(
+    ("status", "diagnostic"),
+    [
+        (
+            "4.3.0",
+            "Child process of address_pipe transport returned 75 (could mean temporary error)"
+            " from command: /usr/local/bin/filter",
+        ),
+        (
+            "5.3.0",
+            "Child process of deliver_pipe transport returned 127 (could mean unable to exec or"
+            " command does not exist) from command: /usr/bin/missing",
+        ),
+    ],
+)
+def test_exims_failed_pipe_is_a_mailer_error(status: str, diagnostic: str) -> None:
+    assert reason_of(diagnostic, status) == "mailererror"
+
+
 def test_unrecognised_words_are_on_hold_and_nothing_is_undefined() -> None:
     assert reason_of("something odd happened") == "onhold"
     assert reason_of("") == "undefined"
@@ -219,6 +238,12 @@ def test_a_reason_the_format_states_stands() -> None:
         ("421 4.7.0 Too many connections. AUP#I-1310", "toomanyconn"),
         ("554 Message rejected. IB212", "spamdetected"),
         ("#5.0.0 X-MSEXCH:IMS:Org:Site:SRV 0 (000C05A6) Unknown Recipient", "userunknown"),
+        # I.UA's explanation pages, the number after /err/ naming the cause.
+        ("550 5.1.1 Mailbox does not exist. https://mail.i.ua/err/2/", "userunknown"),
+        ("550 Mailbox is full http://mail.i.ua/err/4/", "mailboxfull"),
+        ("554 Your IP is listed, see https://mail.i.ua/err/9/", "blocked"),
+        ("550 Not in the allowed senders list https://mail.i.ua/err/10/", "filtered"),
+        ("550 Sender address unverifiable https://mail.i.ua/err/8/", "rejected"),
     ],
 )
 def test_provider_codes_state_the_reason(diagnostic: str, reason: str) -> None:

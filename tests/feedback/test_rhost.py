@@ -131,3 +131,146 @@ def test_the_receivers_reason_outranks_the_status_code() -> None:
 )
 def test_googles_documented_replies(diagnostic: str, reason: str) -> None:
     assert receiver_reason(f"{diagnostic} abc123 - gsmtp", "someone@gmail.com") == reason
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "reason"),
+    [
+        ("550 5.1.1 User does not exist - <friend@zoho.com>", "userunknown"),
+        ("550 5.7.1 Email rejected per DMARC policy for example.org", "authfailure"),
+        ("554 5.7.7 Email policy violation detected", "policyviolation"),
+        ("541 5.4.1 Mail rejected by destination domain", "rejected"),
+        ("451 4.7.1 Greylisted, try again after some time", "blocked"),
+        ("452 4.3.1 Temporary System Error", "systemerror"),
+        ("552 5.7.1 virus Eicar-Test detected by Zoho Mail", "virusdetected"),
+    ],
+)
+def test_zoho_mail_replies(diagnostic: str, reason: str) -> None:
+    assert receiver_reason(diagnostic, "friend@zoho.com", "mx.zoho.com") == reason
+    assert receiver_reason(diagnostic, "friend@example.org", "mx.zohomail.eu") == reason
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "reason"),
+    [
+        (
+            "550 5.1.1 RCP-P1 http://postmaster.facebook.com/response_codes Unknown user",
+            "userunknown",
+        ),
+        ("550 5.7.1 RCP-P2 Refused due to recipient preferences", "filtered"),
+        ("421 4.7.1 POL-T1 Not accepting messages from your server", "blocked"),
+        ("421 4.7.0 CON-T3 Too many new connections", "toomanyconn"),
+        ("554 5.7.1 POL-P5 The message contains a virus", "virusdetected"),
+        ("550 5.2.1 RCP-T4 The recipient address is deactivated", "suspend"),
+    ],
+)
+def test_facebooks_response_codes(diagnostic: str, reason: str) -> None:
+    assert receiver_reason(diagnostic, "someone@facebook.com") == reason
+    # Relayed: its postmaster link tells whose reply it is.
+    linked = f"{diagnostic} see https://www.facebook.com/postmaster/response_codes"
+    assert receiver_reason(linked, "someone@example.org") == reason
+
+
+def test_a_facebook_like_label_elsewhere_is_not_read() -> None:
+    assert receiver_reason("550 5.1.1 RCP-P1 unknown user", "someone@example.org") == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "command", "diagnostic", "reason"),
+    [
+        ("5.1.1", "RCPT", "550 Unknown user friend@docomo.ne.jp", "userunknown"),
+        ("5.2.0", "DATA", "550 Unknown user friend@docomo.ne.jp", "filtered"),
+        ("5.0.0", "RCPT", "550 Unknown user friend@docomo.ne.jp", "userunknown"),
+        ("5.0.0", "DATA", "550 Unknown user friend@docomo.ne.jp", "rejected"),
+        ("5.0.0", "DATA", "552 Too much mail data", "mailboxfull"),
+        ("5.0.0", "RCPT", "552 Too many recipients", "toomanyconn"),
+        ("5.0.0", "DATA", "503 Bad sequence of commands", "syntaxerror"),
+    ],
+)
+def test_docomo_is_read_by_its_status_and_step(
+    status: str, command: str, diagnostic: str, reason: str
+) -> None:
+    finding = Finding(
+        address="friend@docomo.ne.jp", diagnostic=diagnostic, status=status, command=command
+    )
+    rhost.apply([finding], diagnostic)
+    assert classify.reason(finding) == reason
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "address", "host", "reason"),
+    [
+        (
+            "554 192.0.2.1 found on one or more DNSBLs (abusixip), see "
+            "https://developers.cloudflare.com/email-routing/postmaster/",
+            "me@example.org",
+            "",
+            "blocked",
+        ),
+        (
+            "451 4.3.0 Upstream error, please try again",
+            "me@example.org",
+            "route1.mx.cloudflare.net",
+            "systemerror",
+        ),
+        (
+            "550 Host or domain name not found. Name service error for name=x.example type=A",
+            "friend@aol.com",
+            "",
+            "hostunknown",
+        ),
+        (
+            "450 Host or domain name not found. Name service error for name=x.example "
+            "type=MX: Malformed or unexpected name server reply",
+            "friend@aol.com",
+            "",
+            "notaccept",
+        ),
+    ],
+)
+def test_cloudflare_and_aol_replies(diagnostic: str, address: str, host: str, reason: str) -> None:
+    assert receiver_reason(diagnostic, address, host) == reason
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "reason"),
+    [
+        ("5.7.606", "550 5.7.606 Access denied, banned sending IP [192.0.2.1]", "blocked"),
+        (
+            "4.7.650",
+            "451 4.7.650 The mail server has been temporarily rate limited due to IP reputation",
+            "badreputation",
+        ),
+        (
+            "5.4.14",
+            "554 5.4.14 Hop count exceeded - possible mail loop ATTR34; routing loop detected",
+            "networkerror",
+        ),
+        ("5.7.705", "550 5.7.705 Access denied, tenant has exceeded threshold", "speeding"),
+        ("5.7.912", "550 5.7.912 Delivery not authorized, message refused", "policyviolation"),
+        ("5.1.7", "550 5.1.7 Invalid address", "rejected"),
+        ("5.7.504", "550 5.7.504 Recipient address rejected: Access denied", "suspend"),
+        ("5.4.1", "550 5.4.1 Recipient address rejected: Access denied", "userunknown"),
+        ("4.3.1", "452 4.3.1 Insufficient system resources", "systemfull"),
+    ],
+)
+def test_microsofts_documented_ndrs_by_status_and_text(
+    status: str, diagnostic: str, reason: str
+) -> None:
+    finding = Finding(
+        address="someone@contoso.example",
+        diagnostic=diagnostic,
+        status=status,
+        remote_host="contoso-example.mail.protection.outlook.com",
+    )
+    rhost.apply([finding], diagnostic)
+    assert classify.reason(finding) == reason
+
+
+def test_a_microsoft_text_under_another_status_is_left_to_the_phrases() -> None:
+    # "Invalid address" is a refused sender only under 5.1.7; under 5.1.1 it is the recipient.
+    finding = Finding(
+        address="someone@outlook.com", diagnostic="550 5.1.1 Invalid address", status="5.1.1"
+    )
+    rhost.apply([finding], finding.diagnostic)
+    assert classify.reason(finding) == "userunknown"

@@ -326,6 +326,8 @@ PHRASES: dict[str, list[str]] = {
     "mailererror": [
         r"\bpipe to \||procmail|bin/maildrop|command (?:failed|died|output)|mailer error",
         r"\|\| exit |x-unix;",
+        # Exim's pipe transport (transports/pipe.c): the program the address ran failed.
+        r"child process of \S{1,60} transport returned \d",
     ],
     "syntaxerror": [
         r"malformed address|angle-brackets nested too deep|domain missing in source-routed",

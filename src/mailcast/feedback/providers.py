@@ -1,8 +1,8 @@
 """Receiving providers that state a cause with their own documented codes, not words.
 
 Each table below is a provider's published list of error codes (Orange/La Poste, Cox,
-Spectrum, GoDaddy, Exchange 2003), reduced to the reason each code names. A code found in a
-recipient's diagnostic becomes the format's stated reason; anything else is left to the
+Spectrum, GoDaddy, Exchange 2003, I.UA), reduced to the reason each code names. A code found
+in a recipient's diagnostic becomes the format's stated reason; anything else is left to the
 general rules. Google Groups words its refusals in the sender's language and names no SMTP
 error, so its domain is the only general sign of one.
 """
@@ -115,6 +115,21 @@ _EXCHANGE: dict[str, str] = {
     "000B0981": "securityerror",
 }
 
+# I.UA (Ukraine) links each refusal to its explanation page, "https://mail.i.ua/err/2/".
+_IUA_LABEL = re.compile(r"\.i\.ua/err/(\d{1,2})\b", re.I)
+_IUA: dict[str, str] = {
+    "1": "norelaying",  # SMTP as a mail gate is forbidden
+    "2": "userunknown",
+    "3": "suspend",  # mailbox not used for more than 3 months
+    "4": "mailboxfull",
+    "5": "toomanyconn",  # sending limit exceeded
+    "6": "norelaying",  # use the SMTP server of your provider
+    "7": "blocked",  # bad HELO/EHLO argument
+    "8": "rejected",  # the sender's address could not be checked
+    "9": "blocked",  # the sender's IP address is blacklisted
+    "10": "filtered",  # not in the recipient's list of allowed senders
+}
+
 # Google Groups answers a refused post (non-member, closed or deleted group) with a
 # localised notice naming no SMTP error; the refusal is of the sender: "rejected".
 _GROUP_DOMAINS = ("googlegroups.com",)
@@ -162,9 +177,23 @@ def _exchange(text: str) -> str:
     return _EXCHANGE.get(match.group(1).upper(), "") if match else ""
 
 
+def _iua(text: str) -> str:
+    if "/err/" not in text:
+        return ""
+    match = _IUA_LABEL.search(text)
+    return _IUA.get(match.group(1), "") if match else ""
+
+
 def _godaddy(text: str) -> str:
     match = _GODADDY_LABEL.search(text)
     return _GODADDY.get(match.group(1), "") if match else ""
 
 
-_READERS: tuple[Callable[[str], str], ...] = (_orange, _cox, _spectrum, _godaddy, _exchange)
+_READERS: tuple[Callable[[str], str], ...] = (
+    _orange,
+    _cox,
+    _spectrum,
+    _godaddy,
+    _exchange,
+    _iua,
+)

@@ -24,6 +24,7 @@ from mailcast.feedback.lhost import (
     imailserver,
     james,
     kddi,
+    mailmarshal,
     mcafee,
     messagingserver,
     mfilter,
@@ -36,7 +37,9 @@ from mailcast.feedback.lhost import (
     sendmail,
     trendmicro,
     unknown_mta,
+    verizon,
     yahoo,
+    zoho,
 )
 from mailcast.feedback.lhost.common import Notice, Reading
 from mailcast.feedback.model import Finding
@@ -50,6 +53,9 @@ FAMILIES: tuple[ModuleType, ...] = (
     powermta,
     mfilter,
     mcafee,
+    zoho,
+    verizon,
+    mailmarshal,
     james,
     fml,
     googlegroups,

@@ -23,13 +23,20 @@ NAME = "qmail"
 STEPS_STATED = True
 _SUBJECT = re.compile(r"^failure notice$", re.I)
 # Yahoo's "Sorry, we were unable to deliver your message" looks alike but is Yahoo's own.
+# The clones (sisimai's X4) open with their own sentence; the list below it is qmail's.
+# "Unable to deliver message to the following address(es)." alone is X2's (unknown_mta).
 _START = re.compile(
     r"this is the qmail|unable to deliver your message to the following addresses"
-    r"|your message to the following addresses|unfortunately, your mail was not delivered",
-    re.I,
+    r"|your message to the following addresses|unfortunately, your mail was not delivered"
+    r"|your mail message to the following address|this is the mail delivery agent at"
+    r"|this is the machine generated message from mail service|su mensaje no pudo ser entregado"
+    r"|^we'?re sorry\.|he/her is not ",
+    re.I | re.M,
 )
 _RECIPIENT = re.compile(rf"^<({ADDRESS})>:\s{{0,20}}$")
-_END = re.compile(r"^--- (?:below|enclosed)|^--- mensaje original", re.I | re.M)
+_END = re.compile(
+    r"^--- (?:below|enclosed)|^--- mensaje original|^original message follows", re.I | re.M
+)
 # Messages qmail writes itself; each names a cause.
 _OWN_WORDS = (
     (Reason.HOST_UNKNOWN, re.compile(r"sorry, i couldn'?t find any host ", re.I)),

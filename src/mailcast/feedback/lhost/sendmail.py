@@ -40,8 +40,9 @@ _TRANSCRIPT = re.compile(
     r"^[ \t]{0,20}-{3,80}[ \t]{0,20}transcript of session follows[ \t]{0,20}-{3,80}", re.I | re.M
 )
 _TALKING = re.compile(r"^[. \t]{0,20}while talking to ", re.I)
-# "550 5.1.1 <a@b>... User unknown", "<a@b>... Deferred: ...", "554 <a@b>... Remote error"
-_VERDICT = re.compile(rf"^(?:[245]\d\d[ -](?:[245]\.\d{{1,3}}\.\d{{1,3}} )?)?<({ADDRESS})>\.\.\.")
+# "550 5.1.1 <a@b>... User unknown", "<a@b>... Deferred: ...", "554 <a@b>... Remote error";
+# older Sendmail (V5 and the appliances built on it) also writes "550 a@b... User unknown".
+_VERDICT = re.compile(rf"^(?:[245]\d\d[ -](?:[245]\.\d{{1,3}}\.\d{{1,3}} )?)?<?({ADDRESS})>?\.\.\.")
 _RCPT_TO = re.compile(rf"^>>> rcpt to:\s{{0,20}}<?({ADDRESS})>?", re.I)
 # "from <a@b>" in Sendmail's own words names the sender ("Too many hops ... from <a@b>").
 _SENDER_MENTION = re.compile(rf"\bfrom:?\s{{0,20}}<?{ADDRESS}>?", re.I)

@@ -55,4 +55,15 @@ def read(notice: Notice) -> Reading:
             if _CHECK_ADDRESS.search(text):
                 done.hint = Reason.USER_UNKNOWN
             findings.append(done)
-    return Reading(NAME, findings)
+    return Reading(NAME, _once(findings))
+
+
+def _once(findings: list[Finding]) -> list[Finding]:
+    """Each recipient once: InterScan's own summary line ("Unable to deliver message to <a>")
+    repeats a recipient the session named; the remote server's reply is kept."""
+    kept: dict[str, Finding] = {}
+    for item in findings:
+        key = item.address.lower()
+        if key not in kept or (item.reply_code and not kept[key].reply_code):
+            kept[key] = item
+    return list(kept.values())

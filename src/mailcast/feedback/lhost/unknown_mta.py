@@ -4,7 +4,8 @@ X1: "The original message was received at ...", then "address [reason]" per reci
 X2: "Unable to deliver message to the following address(es).", then "<address>:" and the
     reason on the lines below.
 X3: "This is an automatically generated Delivery Status Notification.", "  * address" per
-    recipient, then "Technical details:" with "SMTP:RCPT host ...: 550 ..." lines.
+    recipient, then "Technical details:" with "SMTP:RCPT host ...: 550 ..." (or "Routing:",
+    "Diagnostic-Code: smtp;") lines.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ _X3_START = re.compile(
     r"^\s{0,20}this is an automatically generated delivery status notification", re.I | re.M
 )
 _X3_LINE = re.compile(rf"^\s{{1,4}}\* ({ADDRESS})\s{{0,20}}$")
-_X3_DETAIL = re.compile(r"^(?:smtp:(\w{4})\b|routing:)(.{0,4000})$", re.I)
+# "SMTP:RCPT host ...: 550 ...", "Routing: Could not find a gateway for ...", or a status
+# field's "Diagnostic-Code: smtp; 552 5.2.2 Over quota" (sisimai's Lhost::X3).
+_X3_DETAIL = re.compile(r"^(?:smtp:(\w{4})\b|routing:|diagnostic-code: smtp;)(.{0,4000})$", re.I)
 _END = re.compile(r"^-{2,80}.{0,10}original message|^={10,200}\s{0,20}$", re.I | re.M)
 
 
