@@ -343,3 +343,44 @@ def test_a_mailbox_disabled_for_now_is_suspended() -> None:
     # Words naming another cause still decide: a receiver's 4.2.1 rate limit.
     said = "450 4.2.1 The user is receiving mail at a rate that prevents additional messages"
     assert reason_of(said, "4.2.1") == "speeding"
+
+
+# --- wording variants the reason lists name (general phrases, one per cause) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "status", "reason"),
+    [
+        ("554 5.7.1 Message contains spam or virus", "5.7.1", "spamdetected"),
+        ("550 Message was rejected for possible spam/virus content", "5.0.0", "spamdetected"),
+        ("554 Message rejected for policy reasons", "5.0.0", "spamdetected"),
+        ("550 Email rejected due to security policies", "5.0.0", "policyviolation"),
+        ("554 5.6.0 Header error", "5.0.0", "policyviolation"),
+        ("550 Header size, or recipient list, exceeds policy limit", "5.0.0", "contenterror"),
+        ("554 This message contain improperly-formatted binary content", "5.0.0", "contenterror"),
+        ("552 Message size exceeds fixed maximum message size", "5.0.0", "mesgtoobig"),
+        ("550 Account disabled temporarly for exceeding receiving limits", "5.0.0", "mailboxfull"),
+        ("550 Please inspect your SPF settings", "5.0.0", "authfailure"),
+        ("553 Sender address rejected", "5.0.0", "rejected"),
+        ("554 Delivery not authorized, message refused", "5.0.0", "rejected"),
+        ("550 Invalid domain, see <URL:http://x.example/>", "5.0.0", "rejected"),
+        ("550 Mail domain mentioned in email address is unknown", "5.0.0", "hostunknown"),
+        ("550 Recipient address rejected: Unknown domain name", "5.0.0", "hostunknown"),
+        ("553 mail.example.net does not exist", "5.0.0", "hostunknown"),
+        ("550 Host unknown (Name server: .: host not found)", "5.0.0", "hostunknown"),
+        ("550 This email address is wrong or no longer valid", "5.1.1", "userunknown"),
+    ],
+)
+def test_wording_of_the_reason_lists(diagnostic: str, status: str, reason: str) -> None:
+    assert reason_of(diagnostic, status) == reason
+
+
+def test_an_address_rejected_with_a_mailbox_code_is_the_mailbox() -> None:
+    assert reason_of("550 5.1.1 Address rejected a@b.example", "5.1.1") == "userunknown"
+    assert reason_of("550 Recipient address rejected: access denied", "5.0.0") != "rejected"
+
+
+def test_a_recipient_refusing_mail_at_rcpt_is_unknown_and_after_data_a_filter() -> None:
+    said = "550 Recipient refuses to accept your mail"
+    assert reason_of(said, "5.0.0", command="RCPT") == "userunknown"
+    assert reason_of(said, "5.0.0", command="DATA") == "filtered"

@@ -30,6 +30,7 @@ PHRASES: dict[str, list[str]] = {
         r"mailbox (?:size limit exceeded|would exceed)|quota violation|user has exceeded quota",
         r"(?:space|storage) has been used up|not enough (?:free )?space|over ?quota",
         r"does not have enough space|(?:be )?over the allowed quota|reached disk quota",
+        r"for exceeding receiving limits",
     ],
     "mesgtoobig": [
         r"message (?:is )?too (?:big|large)(?! for (?:the )?(?:mailbox|recipient))",
@@ -39,6 +40,7 @@ PHRASES: dict[str, list[str]] = {
         r"max(?:imum)? message size exceeded|line limit exceeded|size limit",
         r"taille limite du message atteinte",
         r"exceeds? (?:the )?maximum (?:allowed )?(?:value|size)|message file too big",
+        r"message size exceeds fixed maximum",
     ],
     "exceedlimit": [
         r"message length exceeds limit set by recipient",
@@ -62,7 +64,8 @@ PHRASES: dict[str, list[str]] = {
     "hasmoved": [
         r" has been replaced by ",
         r"(?:mailbox|address|recipient|user) has moved",
-        r"recipient no longer on server|no longer (?:valid|on this server|at this address)",
+        r"recipient no longer on server"
+        r"|(?<!wrong or )no longer (?:valid|on this server|at this address)",
         r"not our user",
     ],
     "norelaying": [
@@ -79,7 +82,7 @@ PHRASES: dict[str, list[str]] = {
         r"\bdmarc\b.{0,80}(?:policy|fail|reject|verification)|(?:policy|fail|reject|"
         r"verification).{0,40}\bdmarc\b",
         r"\bspf\b.{0,60}(?:fail|record|check|violation|not pass)|sender policy framework",
-        r"//spf\.pobox\.com|not allowed to send .{0,40}spf",
+        r"//spf\.pobox\.com|not allowed to send .{0,40}spf|inspect your spf settings",
         r"\bdkim\b.{0,60}(?:fail|invalid|not pass|no (?:valid|passing))",
         r"(?:unauthenticated|not authenticated) (?:email|mail|message)s? from",
         r"doesn'?t meet the (?:required )?authentication (?:level|requirements)",
@@ -100,14 +103,16 @@ PHRASES: dict[str, list[str]] = {
         r"reputation|unexpected volume or user complaints",
     ],
     "virusdetected": [
-        r"virus|malware|infected|executable (?:file|attachment)(?!s are not allowed)"
+        r"(?<!spam or )(?<!spam/)virus|malware|infected"
+        r"|executable (?:file|attachment)(?!s are not allowed)"
         r"|potentially executable",
-        r"mcspamsignature|security policies",
+        r"mcspamsignature|(?<!email rejected due to )security policies",
     ],
     "spamdetected": [
         r"(?<!sending )\bspam\b(?! ?cop| ?ips)|\bube\b|\bbulk (?:e-?mail|mail)\b|unsolicited",
         r"message content rejected|content (?:filter )?reject|rejecting (?:mail |banned )?content",
-        r"mail content denied|blacklisted url|\buribl\b|spam-?like",
+        r"message rejected for policy reasons|mail content denied|blacklisted url"
+        r"|\buribl\b|spam-?like",
         r"classified as (?:spam|bulk)|considered (?:as )?(?:spam|junk)|junk mail",
         r"scored? .{0,30}(?:spam )?points|spamassassin",
         r"spamprofiler|unacceptable content|detected that this message is|bulk\.advertising",
@@ -121,6 +126,7 @@ PHRASES: dict[str, list[str]] = {
         r"settings)",
         r"protocol violation|rejected for policy|local policy|by (?:organization|your) policy",
         r"content presents a potential|illegal attachment|not accepting mail with",
+        r"header (?:error|are not accepted)|rejected due to security policies",
         r"members-only list|closed mailing list|not subscribed to this group",
         r"message given low priority|messages with multiple addresses|mass mailer",
         r"do not accept messages containing images or other attachments",
@@ -131,12 +137,13 @@ PHRASES: dict[str, list[str]] = {
         r"allowed)) (?:by|for|due to) (?:[\w'-]{1,30} ){0,2}polic(?:y|ies)\b",
     ],
     "contenterror": [
-        r"header (?:size exceeds|error|are not accepted)|invalid mime|mime complexity",
-        r"improper(?:ly)? (?:use of 8-bit|formatted)|unnecessary base64",
+        r"header size exceeds|invalid mime|mime complexity|header size, or recipient list, exceeds",
+        r"improper(?:ly)?[ -](?:use of 8-bit|formatted)|unnecessary base64",
         r"too many received: headers|too many \"?received\"? headers",
     ],
     "userunknown": [
-        r"(?:user|mailbox|recipient|address|account|addressee|local.?part) (?:is )?(?:unknown|"
+        r"(?<!in email )(?:user|mailbox|recipient|address|account|addressee|local.?part) "
+        r"(?:is )?(?:unknown|"
         r"not (?:found|known|exist|present|valid|listed|active))",
         r"unknown (?:user|recipient|mailbox|local.?part|e-?mail address|account)",
         r"no such (?:user|mailbox|recipient|address|person|account)",
@@ -149,9 +156,9 @@ PHRASES: dict[str, list[str]] = {
         r"can'?t) be found",
         r"(?:not|isn'?t) a (?:valid|known|local) (?:user|recipient|mailbox|address)",
         r"no (?:mailbox|account|user) (?:by that name|here|found|available)",
-        r"mailbox (?:unavailable|not available)|address unknown|"
+        r"mailbox (?:unavailable|unavaiable|not available)|address unknown|"
         r"recipient address rejected: access denied",
-        r"recipient address rejected: (?:unknown|invalid|user)|please check (?:if|"
+        r"recipient address rejected: (?:unknown(?! domain)|invalid|user)|please check (?:if|"
         r"that) (?:the )?(?:e-?mail )?address is correct",
         r"addressee unknown|bad (?:destination )?(?:recipient|mailbox|address)|"
         r"non-?existent (?:user|mailbox|address)",
@@ -176,12 +183,14 @@ PHRASES: dict[str, list[str]] = {
         r"5\.1\.0 address rejected|bad[-_]recipient",
         r"mailbox (?:is |\S{1,255}@\S{1,255} )unavailable",
         r"no \S{1,64} in name directory|account unavailable:|this spectator does not exist",
+        r"rejected: account unavailable|recipient refuses to accept your mail",
+        r"recipient address rejected\. \(in reply to rcpt to command\)",
         r"the following recipients was undeliverable",
     ],
     "hostunknown": [
-        r"(?:host|domain)(?: or domain)? (?:name )?(?:not found|unknown|does not exist|"
+        r"(?<!\.: )(?:host|domain)(?: or domain)? (?:name )?(?:not found|unknown|does not exist|"
         r"doesn'?t exist|unreachable|is not reachable|must exist)",
-        r"unknown (?:host|domain)|no such (?:host|domain)|invalid domain(?! see)",
+        r"unknown (?:host|domain)|no such (?:host|domain)|invalid domain(?!,? see)",
         r"unroutable address|unrouteable address|name or service not known",
         r"domain (?:name )?(?:not found|is unknown|mentioned in email address is unknown)",
         r"nxdomain|domain not found|bad destination (?:system|host)",
@@ -190,6 +199,8 @@ PHRASES: dict[str, list[str]] = {
         r"(?<![@\w.-])[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8} does ?n[o']t exist",
         r"\bhost [\w.-]{1,250} not found",
         r"the account or domain may not exist",
+        # A 553 naming something that "does not exist" is about the domain (sisimai's pair).
+        r"\b553 (?:[^ ]{1,255} ){1,3}does not exist",
     ],
     "filtered": [
         r"message filtered|filtered by|user reject|refuses? to (?:accept|receive)",
@@ -222,9 +233,13 @@ PHRASES: dict[str, list[str]] = {
         r"access denied \(in reply to mail from command\)",
         r"all recipient addresses rejected : access",
         r"\bbadsendermx\b|\bsendernoa\b|has an outgoing mail suspension|not member article from",
-        r"sending this from a different address or alias|mailfrom domain is listed in",
+        r"sending this from a different address or alias",
         r"your access to submit messages to this e-mail system has been rejected",
         r"server does not accept mail from",
+        r"(?<!recipient )(?<!ip )(?<!5\.1\.\d )address rejected(?!:)"
+        r"|delivery not authorized, message refused",
+        r"does not exist e2110|invalid domain, see <url:|rfc 1035 violation: recursive cname"
+        r"|rule imposed mailbox access for",
         r"\bsender <?[^\s<>@]{1,64}@[^\s<>]{1,255}>? (?:was )?rejected",
     ],
     "speeding": [
