@@ -251,15 +251,21 @@ def exim(failures: list[Failure]) -> bytes:
 # Amazon SES ---------------------------------------------------------------------------------
 
 
-def amazon_ses(failures: list[Failure], *, wrapped: bool = True, kind: str = "Bounce") -> bytes:
+def amazon_ses(
+    failures: list[Failure],
+    *,
+    wrapped: bool = True,
+    kind: str = "Bounce",
+    bounce_type: tuple[str, str] = ("Permanent", "General"),
+) -> bytes:
     """An SES notification mailed by an SNS e-mail subscription (JSON in the body)."""
     mail = {"messageId": "0100-abc", "source": SENDER, "destination": [f.address for f in failures]}
     if kind == "Bounce":
         inner = {
             "notificationType": "Bounce",
             "bounce": {
-                "bounceType": "Permanent",
-                "bounceSubType": "General",
+                "bounceType": bounce_type[0],
+                "bounceSubType": bounce_type[1],
                 "bouncedRecipients": [
                     {
                         "emailAddress": f.address,

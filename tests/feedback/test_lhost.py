@@ -272,3 +272,18 @@ def test_mcafee_lists_each_recipient_with_the_reply() -> None:
     assert report.family == "mcafee"
     # No step named: "user unknown" without an X.1.1 status is a filter's refusal.
     assert _outcomes(n.mcafee(failures)) == _expected(failures)
+
+
+def test_ses_sub_types_that_cover_several_causes_leave_it_to_the_diagnostic() -> None:
+    spam = n.spam_refused("a@dest.example")
+    raw = n.amazon_ses([spam], bounce_type=("Transient", "ContentRejected"))
+    assert _outcomes(raw) == [("a@dest.example", "spamdetected", False)]
+    unknown = n.unknown_at_rcpt("b@dest.example")
+    raw = n.amazon_ses([unknown], bounce_type=("Transient", "AttachmentRejected"))
+    assert _outcomes(raw) == [("b@dest.example", "userunknown", True)]
+
+
+def test_ses_sub_types_that_name_one_cause_stand() -> None:
+    vague = n.Failure("a@dest.example", "", "452 4.0.0 Try again later", "mailboxfull", "4.0.0")
+    raw = n.amazon_ses([vague], bounce_type=("Transient", "MailboxFull"))
+    assert _outcomes(raw) == [("a@dest.example", "mailboxfull", False)]

@@ -22,11 +22,11 @@ NAME = "amazon_ses"
 SELF_EVIDENT = True
 STEPS_STATED = True
 _MARK = re.compile(r"\"?notificationType\"?\s{0,20}\\?\"?\s{0,20}:|\"eventType\"\s{0,20}:")
+# Only these sub-types name one cause; ContentRejected and AttachmentRejected cover a spam
+# filter, a policy, a virus scanner... so the diagnostic decides (as sisimai reads them).
 _SUBTYPE_REASONS = {
     "mailboxfull": Reason.MAILBOX_FULL,
     "messagetoolarge": Reason.MESG_TOO_BIG,
-    "contentrejected": Reason.CONTENT_ERROR,
-    "attachmentrejected": Reason.SECURITY_ERROR,
 }
 _SUBTYPE_FALLBACK = {"noemail": Reason.USER_UNKNOWN, "general": Reason.ON_HOLD}
 
