@@ -384,3 +384,11 @@ def test_a_recipient_refusing_mail_at_rcpt_is_unknown_and_after_data_a_filter() 
     said = "550 Recipient refuses to accept your mail"
     assert reason_of(said, "5.0.0", command="RCPT") == "userunknown"
     assert reason_of(said, "5.0.0", command="DATA") == "filtered"
+
+
+def test_a_command_the_server_could_not_parse_is_a_syntax_error_when_nothing_else_is_said() -> None:
+    assert reason_of("501 Command not understood here", "") == "syntaxerror"
+    assert reason_of("503 Bad sequence: send MAIL first", "") == "syntaxerror"
+    # A cause in the words or the status code still wins.
+    assert reason_of("501 5.1.1 <a@b.example>... User unknown", "5.1.1") == "userunknown"
+    assert reason_of("550 Command not understood here", "") == "onhold"

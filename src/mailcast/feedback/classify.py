@@ -13,6 +13,7 @@ The rules, in the order they apply:
 5. The status code's table entry, then its class (X.6 content, X.7 security...).
 6. The SMTP step alone: refused at connection/EHLO → blocked; at MAIL FROM → rejected.
 7. Weak phrases (expiry, network, system) and the reply code; a delayed action → expired.
+   A 501-507 reply that said nothing else is a syntax error.
 8. Anything else is "onhold" when there is a diagnostic, "undefined" when there is none.
 """
 
@@ -84,6 +85,7 @@ _QUEUE_EXPIRY = re.compile(
     r"connection timed out|expired|giving up|too long|could not be delivered for|failing for a long"
     r"|has been delayed|not reachable within|retry time"
 )
+_SYNTAX_REPLY = re.compile(r"^[45]0[1-7]$")
 _TRY_AGAIN = re.compile(r"not found, try again|try again later|temporar(?:y|ily) (?:failure|error)")
 
 
@@ -258,6 +260,10 @@ def _weak(text: str) -> str:
 def _fallback(finding: Finding, text: str) -> str:
     if finding.diagnostic_type.startswith("x-unix"):
         return "mailererror"
+    if _SYNTAX_REPLY.match(finding.reply_code):
+        # 501-507 (and 401-407) answer a command the server could not parse or take in that
+        # order (RFC 5321 4.2.3); said with no other cause, the session's syntax failed.
+        return "syntaxerror"
     if finding.action in ("delayed", "expired"):
         return "expired"
     return "onhold" if text else "undefined"
