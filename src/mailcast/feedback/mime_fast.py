@@ -18,7 +18,7 @@ from email.message import Message
 from mailcast.feedback import params
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # FeedParser's line ends, kept
-_FIELD = re.compile(r"[\041-\071\073-\176]+:")  # a field name and its colon
+FIELD = re.compile(r"[\041-\071\073-\176]+:")  # a field name and its colon
 _BLANK = frozenset({"\r\n", "\n", "\r"})
 _PLAIN_TRANSFER = frozenset({"7bit", "8bit", "binary"})
 MAX_DEPTH = 8
@@ -88,7 +88,7 @@ class _Reader:
                 fields[-1].append(line)
             elif line in _BLANK:
                 break
-            elif _FIELD.match(line):
+            elif FIELD.match(line):
                 fields.append([line])
             else:
                 raise _Unsure  # not a field: FeedParser would start the body here

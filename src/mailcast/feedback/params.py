@@ -20,8 +20,13 @@ _DECODED_ELSEWHERE = ("\\", "*", "(")
 def param(message: Message, name: str) -> str | None:
     """The parameter's value (unquoted), or None: `get_param(name)` for plain values."""
     value = message.get("content-type")
-    if not _plain(value):
+    if not is_plain(value):
         return _email_param(message, name)
+    return plain_param(value, name)
+
+
+def plain_param(value: str, name: str) -> str | None:
+    """`param` read from a Content-Type value that `is_plain`."""
     for piece in value.split(";"):
         key, equals, found = piece.partition("=")
         if key.strip().lower() == name:
@@ -32,7 +37,7 @@ def param(message: Message, name: str) -> str | None:
 def boundary(message: Message) -> str | None:
     """`message.get_boundary()`."""
     value = message.get("content-type")
-    if not _plain(value):
+    if not is_plain(value):
         return message.get_boundary()
     found = param(message, "boundary")
     return None if found is None else utils.unquote(found).rstrip()
@@ -41,15 +46,21 @@ def boundary(message: Message) -> str | None:
 def charset(message: Message) -> str | None:
     """`message.get_content_charset()`."""
     value = message.get("content-type")
-    if not _plain(value):
+    if not is_plain(value):
         return message.get_content_charset()
-    found = param(message, "charset")
+    return plain_charset(value)
+
+
+def plain_charset(value: str) -> str | None:
+    """`charset` read from a Content-Type value that `is_plain`."""
+    found = plain_param(value, "charset")
     if found is None or not found.isascii():
         return None
     return found.lower()
 
 
-def _plain(value: object) -> TypeGuard[str]:
+def is_plain(value: object) -> TypeGuard[str]:
+    """A value with nothing for the email package to decode."""
     if not isinstance(value, str) or any(c in value for c in _DECODED_ELSEWHERE):
         return False
     if '"' not in value:

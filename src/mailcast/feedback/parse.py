@@ -15,6 +15,7 @@ from mailcast.feedback import (
     classify,
     detect,
     dsn,
+    flat_report,
     formats,
     hints,
     lhost,
@@ -66,6 +67,23 @@ def _combined(reports: list[Report]) -> Report:
     )
 
 
+def _load(raw: bytes) -> tuple[Message, mime.Parts, list[dsn.StatusFields]]:
+    """The message, its parts by role and their status fields.
+
+    A success in the plain layout, most of what comes back, is cut at its delimiters; what
+    it holds is all its fields say. Anything else is read into the email package's tree,
+    which the families' readers of a failure walk.
+    """
+    flat = flat_report.split(raw)
+    if flat is not None:
+        status = [dsn.parse(text) for text in flat[1].delivery_status]
+        if _all_delivered([r for s in status for r in s.recipients]):
+            return *flat, status
+    message = mime.load(raw)
+    parts = mime.split_parts(message)
+    return message, parts, [dsn.parse(text) for text in parts.delivery_status]
+
+
 @dataclass(frozen=True)
 class FileReport:
     """One file given to `mailcast feedback parse`: its report, or why it could not be read."""
@@ -101,11 +119,9 @@ def _read_prefix(path: Path) -> bytes:
 
 
 def _parse(raw: bytes) -> Report:
-    message = mime.load(raw)
-    parts = mime.split_parts(message)
+    message, parts, status = _load(raw)
     full_notice = formats.full_text(parts.notice)
     notice = formats.notice_body(full_notice)
-    status = [dsn.parse(text) for text in parts.delivery_status]
     reading = lhost.Reading()
     if not _all_delivered([r for s in status for r in s.recipients]):
         # Which MTA wrote a failure matters to read it; a success says all in its fields.
