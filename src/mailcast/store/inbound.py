@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from mailcast.domain import ReportOutcome
+from mailcast.store.many_rows import update_rows
 from mailcast.store.sets import ByDialect, in_set
 from mailcast.store.tables import inbound_reports
 
@@ -216,16 +217,26 @@ def record_processing(conn: Connection, processed: dict[int, Processed], now: dt
     """What became of each report; the claim ends."""
     if not processed:
         return
-    # The parameters name the columns they set: one statement for every report.
-    statement = update(inbound_reports).where(inbound_reports.c.id == bindparam("report_id"))
-    conn.execute(statement, [_row(report_id, p, now) for report_id, p in processed.items()])
+    rows = [_row(report_id, p) for report_id, p in processed.items()]
+    same = {"processed_at": now, "claimed_until": None}
+    update_rows(conn, inbound_reports, _PROCESSED_COLUMNS, rows, same=same)
 
 
-def _row(report_id: int, processed: Processed, now: dt.datetime) -> dict[str, Any]:
+_PROCESSED_COLUMNS = (
+    "outcome",
+    "kind",
+    "applied",
+    "duplicates",
+    "unmatched",
+    "deferred",
+    "error",
+    "subject",
+)
+
+
+def _row(report_id: int, processed: Processed) -> dict[str, Any]:
     return {
-        "report_id": report_id,
-        "processed_at": now,
-        "claimed_until": None,
+        "id": report_id,
         "outcome": processed.outcome,
         "kind": processed.kind,
         "applied": processed.applied,

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Dialect,
     RowMapping,
     and_,
     bindparam,
@@ -26,6 +24,7 @@ from sqlalchemy import (
 
 from mailcast.domain import DeliveryState, FailureType, MessageStatus, NotSentReason, SendState
 from mailcast.store.counters import apply_status_moves
+from mailcast.store.many_rows import insert_rows, update_rows
 from mailcast.store.opt_outs import drop_opted_out
 from mailcast.store.tables import deliveries, events, messages, profiles
 
@@ -240,79 +239,14 @@ def write_outcomes(
     With `worker`, only the lines that worker still holds are written, and its claim ends.
     """
     if rows:
-        statement = _row_updates(conn.dialect, tuple(columns), worker is not None)
-        constant = {"updated_at": now, "worker": worker}
-        conn.exec_driver_sql(statement.sql, statement.parameters(rows, constant))
+        same: dict[str, Any] = {"updated_at": now}
+        if worker is not None:
+            same |= {"claimed_by": None, "lease_until": None}
+        only = {"claimed_by": worker} if worker is not None else None
+        update_rows(conn, messages, columns, rows, same=same, only_where=only)
     if new_events:
-        fields = new_events[0].keys()
-        if all(event.keys() == fields for event in new_events):
-            statement = _event_inserts(conn.dialect, tuple(fields))
-            conn.exec_driver_sql(statement.sql, statement.parameters(new_events, {}))
-        else:
-            conn.execute(insert(events), new_events)
+        insert_rows(conn, events, new_events)
     apply_status_moves(conn, moves, now)
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    """A statement for many rows, compiled once; each row's values go through the columns'
-    own bind processors alone. SQLAlchemy's per-row parameter handling was most of the time
-    of recording a batch, on a thread that shares the GIL with the sending."""
-
-    sql: str
-    names: tuple[str, ...]  # the parameters, in the statement's order
-    positional: bool
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # by position in `names`
-    fixed: dict[str, Any]  # the values the statement gives itself (claimed_by: None...)
-
-    def parameters(self, rows: list[dict[str, Any]], constant: dict[str, Any]) -> list[Any]:
-        constant = self.fixed | constant
-        converted: list[Any] = []
-        for row in rows:
-            given = row | constant
-            values = [given[name] for name in self.names]
-            for index, processor in self.processors:
-                if values[index] is not None:
-                    values[index] = processor(values[index])
-            converted.append(
-                tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
-            )
-        return converted
-
-
-@functools.cache
-def _row_updates(dialect: Dialect, columns: tuple[str, ...], by_worker: bool) -> _Compiled:
-    where = [messages.c.id == bindparam("id")]
-    values: dict[str, Any] = {name: bindparam(name) for name in columns}
-    values["updated_at"] = bindparam("updated_at", type_=messages.c.updated_at.type)
-    if by_worker:
-        where.append(messages.c.claimed_by == bindparam("worker"))
-        values |= {"claimed_by": None, "lease_until": None}
-    return _compiled(update(messages).where(*where).values(values), dialect)
-
-
-@functools.cache
-def _event_inserts(dialect: Dialect, fields: tuple[str, ...]) -> _Compiled:
-    values: dict[str, Any] = {name: bindparam(name, type_=events.c[name].type) for name in fields}
-    for column in events.columns:  # the defaults SQLAlchemy would have filled in per row
-        if column.name not in values and column.default is not None:
-            values[column.name] = getattr(column.default, "arg", None)
-    return _compiled(insert(events).inline().values(values), dialect)
-
-
-def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
-    compiled = statement.compile(dialect=dialect)
-    if compiled.positional:
-        names = tuple(compiled.positiontup or ())
-    else:  # named (psycopg's %(name)s): the binds the statement holds
-        names = tuple(n for n in compiled.binds if f"%({n})s" in compiled.string)
-    processors = []
-    for index, name in enumerate(names):
-        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors.append((index, processor))
-    fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
-    return _Compiled(compiled.string, names, compiled.positional, tuple(processors), fixed)
 
 
 def record_batch(
