@@ -22,14 +22,17 @@ _KINDS = frozenset(
 _PLAIN_TRANSFER = frozenset({"", "7bit", "8bit"})
 # Charsets under which 7-bit bytes read as themselves (not UTF-7 or UTF-16, say).
 _ASCII_CHARSETS = frozenset({None, "us-ascii", "utf-8", "iso-8859-1", "iso-8859-15"})
+# A failure or a delay: the families' readers walk the email package's tree to read it.
+_NOT_DELIVERED = re.compile(rb"^action[ \t]*:[ \t]*(?:failed|delayed)", re.I | re.M)
 # A part's content-type inside the status part would make the email package read a body.
 _STATUS_CONTENT_TYPE = re.compile(r"^content-type[ \t]*:", re.I | re.M)
 
 
 def split(raw: bytes) -> tuple[Message, mime.Parts] | None:
-    """The top-level header fields and the parts by role; None unless in the plain layout."""
+    """The top-level header fields and the parts by role; None unless in the plain layout
+    and reporting no failure or delay."""
     raw = raw[: mime.MAX_BYTES]
-    if not raw.isascii() or raw.startswith(b"From "):
+    if not raw.isascii() or raw.startswith(b"From ") or _NOT_DELIVERED.search(raw):
         return None
     text = raw.decode("ascii")
     crlf = text.count("\r\n")
