@@ -113,8 +113,8 @@ _KEEP_ONE_SQLITE = (
 _KEPT_BY_ARRAY = ("received_at", "mail_from", "recipients", "peer", "size", "raw")
 _KEEP_ALL_POSTGRES = (
     f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) "
-    "SELECT received_at, mail_from, recipients::json, peer, size, raw, %s, 0, 0, 0, 0 "
-    "FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bytea[])"
+    "SELECT received_at, mail_from, recipients::json, peer, size, raw, %b, 0, 0, 0, 0 "
+    "FROM unnest(%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::int[], %b::bytea[])"
     " WITH ORDINALITY AS kept(received_at, mail_from, recipients, peer, size, raw, n) "
     "ORDER BY n RETURNING id"
 )

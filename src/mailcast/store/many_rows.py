@@ -204,7 +204,7 @@ def _array_insert(dialect: Dialect, table: Table, fields: tuple[str, ...]) -> _A
 def _unnest(dialect: Dialect, table: Table, columns: tuple[str, ...], ordered: bool = False) -> str:
     quote = dialect.identifier_preparer.quote
     arrays = ", ".join(
-        f"%(a{i})s::{table.c[c].type.compile(dialect=dialect)}[]" for i, c in enumerate(columns)
+        f"%(a{i})b::{table.c[c].type.compile(dialect=dialect)}[]" for i, c in enumerate(columns)
     )
     names = ", ".join(quote(c) for c in columns) + (", n" if ordered else "")
     return f"unnest({arrays}){' WITH ORDINALITY' if ordered else ''} AS u({names})"
