@@ -76,6 +76,8 @@ _VAGUE_STATUS = frozenset(
 # Reasons about the address or the mailbox: only meaningful when the recipient was refused.
 _BEFORE_CONTENT = frozenset({"CONN", "EHLO", "STARTTLS", "MAIL", "RCPT"})
 _RECIPIENT_REASONS = frozenset({"userunknown", "filtered", "mailboxfull", "suspend"})
+# Causes checked after "user unknown" in PRIORITY that still overrule a 5.1.1 status.
+_NOT_UNKNOWN_AFTER = ("blocked", "notaccept")
 _EMPTY_MAILBOX_REPLY = re.compile(r"\b[45]\d\d\b[ :]{0,10}: user unknown")
 _AFTER_CONTENT = re.compile(
     r"end of data|failed after i sent the message|"
@@ -183,7 +185,7 @@ def _unknown_user(finding: Finding, text: str) -> str:
     if finding.command == "MAIL":
         return "rejected"
     if finding.status[1:] == ".1.1":
-        return "userunknown"
+        return _bad_mailbox_unless(finding, text)
     if finding.command == "RCPT":
         return "userunknown"
     if (
@@ -206,6 +208,20 @@ def _unknown_user(finding: Finding, text: str) -> str:
         # unknown" is the mailbox's own fault only at RCPT TO or with X.1.X, else a filter's.
         return "filtered"
     return "userunknown"
+
+
+def _bad_mailbox_unless(finding: Finding, text: str) -> str:
+    """X.1.1 names a bad mailbox unless the server's words give another cause (sisimai's rule).
+
+    Servers answer 5.1.1 for a blocked host or a service that takes no mail as well; the
+    causes tried before "user unknown" (relaying, a full mailbox, a policy...) already won.
+    Refused at RCPT TO, the other cause stands; at any other step, or at none stated, the
+    refusal is a filter's, as sisimai reads the same words.
+    """
+    other = next((name for name in _NOT_UNKNOWN_AFTER if patterns.matches(name, text)), "")
+    if not other:
+        return "userunknown"
+    return other if finding.command == "RCPT" else "filtered"
 
 
 def _transient(finding: Finding, text: str) -> bool:

@@ -12,6 +12,7 @@ from types import ModuleType
 
 from mailcast.feedback.lhost import (
     amazon_ses,
+    amazon_ses_mail,
     courier,
     dragonfly,
     exchange,
@@ -50,6 +51,7 @@ __all__ = ["FAMILIES", "Notice", "Reading", "read"]
 # recognised by their wording, which other software sometimes imitates.
 FAMILIES: tuple[ModuleType, ...] = (
     amazon_ses,
+    amazon_ses_mail,
     powermta,
     mfilter,
     mcafee,

@@ -29,7 +29,9 @@ _BODY_REASONS = (
     ),
     (
         Reason.SYSTEM_ERROR,
-        re.compile(r"has detected a loop condition so that|loop back warning:", re.I),
+        re.compile(
+            r"has detected a loop condition so that|loop back warning:|duplicated message-id", re.I
+        ),
     ),
     (Reason.SECURITY_ERROR, re.compile(r"security alert:", re.I)),
 )

@@ -42,8 +42,9 @@ def read(notice: Notice) -> Reading:
             break
         if line.lower() in (_SERVER, _COMMAND):
             section = line.lower()
-        elif is_address(line) and not section:
-            addresses.append(line)
+        elif is_address(line.strip("<>")) and not section:
+            # One address alone on its line, bare or in angle brackets, is a failed recipient.
+            addresses.append(line.strip("<>"))
         elif line and section == _SERVER:
             replies.append(line)
             section = ""
