@@ -287,3 +287,42 @@ def test_ses_sub_types_that_name_one_cause_stand() -> None:
     vague = n.Failure("a@dest.example", "", "452 4.0.0 Try again later", "mailboxfull", "4.0.0")
     raw = n.amazon_ses([vague], bounce_type=("Transient", "MailboxFull"))
     assert _outcomes(raw) == [("a@dest.example", "mailboxfull", False)]
+
+
+def _refused_at_data(reply: str, addresses: list[str]) -> str:
+    """A Sendmail transcript: every RCPT TO taken, then one reply refusing the message."""
+    lines = [
+        "   ----- Transcript of session follows -----",
+        "... while talking to mx.dest.example.:",
+    ]
+    for address in addresses:
+        lines += [f">>> RCPT To:<{address}>", f"<<< 250 2.1.5 <{address}>... Recipient ok"]
+    lines += [">>> DATA", "<<< 354 Enter mail, end with a single dot", ">>> .", f"<<< {reply}"]
+    lines += [f"{reply[:3]} <{address}>... Service unavailable" for address in addresses]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("554 5.7.1 Message rejected as spam by Content Filtering", "spamdetected"),
+        ("550 5.0.0 user unknown", "filtered"),
+        ("452 4.3.1 Insufficient system storage", "systemfull"),
+    ],
+)
+def test_one_reply_to_data_refuses_every_recipient_sendmail_listed(reply: str, reason: str) -> None:
+    addresses = [A, B, C]
+    notice = _refused_at_data(reply, addresses)
+    v5 = n._mail(
+        f"From: Mail Delivery Subsystem <MAILER-DAEMON@old.example>\nTo: {n.SENDER}\n"
+        "Subject: Returned mail: Service unavailable\n",
+        notice + "\n   ----- Unsent message follows -----\n" + n.returned(A) + "\nHi\n",
+    )
+    status = "\n".join(
+        f"Final-Recipient: RFC822; {a}\nAction: failed\nStatus: 5.0.0\n" for a in addresses
+    )
+    v8 = _dsn(notice, status, "Returned mail: see transcript for details")
+    for raw in (v5, v8):
+        read = parse_report(raw).recipients
+        assert [(r.address, r.reason) for r in read] == [(a, reason) for a in addresses]
+        assert all(reply[4:] in r.diagnostic for r in read)

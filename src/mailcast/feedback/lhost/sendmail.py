@@ -140,8 +140,13 @@ def _read_line(session: _Session, line: str) -> None:
     verdict = _VERDICT.match(stripped)
     if verdict and verdict.group(1).lower() not in session.senders:
         recipient = _recipient(session, verdict.group(1))
+        # One reply to DATA refuses every recipient: each verdict after it carries it, and
+        # the step is DATA even for a recipient whose RCPT TO was taken.
         recipient.lines += [*session.replies, stripped]
-        session.replies = []
+        if session.command == "DATA":
+            recipient.command = "DATA"
+        else:
+            session.replies = []
         return
     session.loose.append(stripped)
 
@@ -163,9 +168,11 @@ def _replied(session: _Session, line: str) -> None:
         session.answered_greeting = True
     session.replies.append(line[3:].strip())
     last = session.last
+    refused = line[3:].strip()[:1] in ("4", "5")
     if session.command == "RCPT" and last is not None and last.command == "RCPT" and not last.lines:
-        # The reply to "RCPT To:<a@b>" is about that recipient.
-        last.lines.append(line[3:].strip())
+        # The reply to "RCPT To:<a@b>" is about that recipient; "250 ok" says nothing of it.
+        if refused:
+            last.lines.append(line[3:].strip())
         session.replies = []
 
 
