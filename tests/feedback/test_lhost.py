@@ -6,19 +6,12 @@ from collections.abc import Callable
 
 import notices as n
 import pytest
+from reading import expected, outcomes
 
 from mailcast.feedback.parse import parse_report
 
 A, B, C = "alice@dest.example", "bob@dest.example", "carol@other.example"
 Builder = Callable[[list[n.Failure]], bytes]
-
-
-def _outcomes(raw: bytes) -> list[tuple[str, str, bool]]:
-    return [(r.address, r.reason, r.hard) for r in parse_report(raw).recipients]
-
-
-def _expected(failures: list[n.Failure]) -> list[tuple[str, str, bool]]:
-    return [(f.address, f.reason, f.hard) for f in failures]
 
 
 MTA_BUILDERS: dict[str, Builder] = {
@@ -43,26 +36,26 @@ def test_every_recipient_is_read_with_the_step_it_failed_at(name: str, wording: 
         n.unknown_after_data(B, wording),
         n.mailbox_full(C),
     ]
-    assert _outcomes(MTA_BUILDERS[name](failures)) == _expected(failures)
+    assert outcomes(MTA_BUILDERS[name](failures)) == expected(failures)
 
 
 @pytest.mark.parametrize("name", sorted(MTA_BUILDERS))
 def test_a_user_unknown_phrase_after_data_is_a_filter_not_a_bad_address(name: str) -> None:
     failures = [n.unknown_after_data(A, w) for w in range(1)]
-    (address, reason, hard), *_ = _outcomes(MTA_BUILDERS[name](failures))
+    (address, reason, hard), *_ = outcomes(MTA_BUILDERS[name](failures))
     assert (address, reason, hard) == (A, "filtered", False)
 
 
 @pytest.mark.parametrize("name", ["postfix", "sendmail", "exim", "qmail"])
 def test_a_refusal_at_mail_from_is_the_senders(name: str) -> None:
     failures = [n.sender_refused(A), n.sender_refused(B)]
-    assert _outcomes(MTA_BUILDERS[name](failures)) == _expected(failures)
+    assert outcomes(MTA_BUILDERS[name](failures)) == expected(failures)
 
 
 @pytest.mark.parametrize("name", ["postfix", "sendmail", "exim", "amazon-ses"])
 def test_content_refused_after_data(name: str) -> None:
     failures = [n.spam_refused(A), n.unknown_at_rcpt(B, 1)]
-    assert _outcomes(MTA_BUILDERS[name](failures)) == _expected(failures)
+    assert outcomes(MTA_BUILDERS[name](failures)) == expected(failures)
 
 
 def test_sendmail_v5_lists_many_recipients_in_its_transcript() -> None:
@@ -70,14 +63,14 @@ def test_sendmail_v5_lists_many_recipients_in_its_transcript() -> None:
     failures = [n.unknown_at_rcpt(a, 1) for a in addresses]
     report = parse_report(n.sendmail_v5(failures))
     assert (report.kind, report.family) == ("dsn", "sendmail")
-    assert _outcomes(n.sendmail_v5(failures)) == _expected(failures)
+    assert outcomes(n.sendmail_v5(failures)) == expected(failures)
 
 
 def test_the_postfix_smtpd_transcript_names_each_rcpt_to() -> None:
     failures = [n.unknown_at_rcpt(A), n.unknown_at_rcpt(B, 1)]
     report = parse_report(n.postfix_smtpd(failures))
     assert report.family == "postfix"
-    assert _outcomes(n.postfix_smtpd(failures)) == _expected(failures)
+    assert outcomes(n.postfix_smtpd(failures)) == expected(failures)
 
 
 def test_amazon_ses_complaints_and_deliveries_name_every_recipient() -> None:
@@ -99,7 +92,7 @@ def test_mfilter_reads_the_server_message_and_the_smtp_command() -> None:
     failures = [n.unknown_after_data(A), n.unknown_at_rcpt(B)]
     report = parse_report(n.mfilter(failures))
     assert report.family == "mfilter"
-    assert _outcomes(n.mfilter(failures)) == _expected(failures)
+    assert outcomes(n.mfilter(failures)) == expected(failures)
 
 
 def test_apache_james_lists_each_rcpt_to_under_the_message_details() -> None:
@@ -119,7 +112,7 @@ def test_fml_refusals_of_non_members() -> None:
 @pytest.mark.parametrize("builder", [n.x1, n.x2], ids=["x1", "x2"])
 def test_unnamed_mtas_list_each_recipient(builder: Builder) -> None:
     failures = [n.unknown_at_rcpt(A, 1), n.mailbox_full(C)]
-    assert _outcomes(builder(failures)) == _expected(failures)
+    assert outcomes(builder(failures)) == expected(failures)
 
 
 def test_an_arf_report_listing_several_recipients_reports_each() -> None:
@@ -150,7 +143,7 @@ def test_sendmail_reply_to_data_with_a_vague_status_is_a_filter() -> None:
     )
     status = f"Final-Recipient: RFC822; {A}\nAction: failed\nStatus: 5.0.0\n"
     raw = _dsn(notice, status, "Returned mail: see transcript for details")
-    assert _outcomes(raw) == [(A, "filtered", False)]
+    assert outcomes(raw) == [(A, "filtered", False)]
 
 
 def test_a_reply_to_the_greeting_is_a_block() -> None:
@@ -161,7 +154,7 @@ def test_a_reply_to_the_greeting_is_a_block() -> None:
     )
     status = f"Final-Recipient: RFC822; {A}\nAction: failed\nStatus: 5.0.0\n"
     raw = _dsn(notice, status, "Returned mail: see transcript for details")
-    assert _outcomes(raw) == [(A, "blocked", False)]
+    assert outcomes(raw) == [(A, "blocked", False)]
 
 
 def test_postfix_delay_warning_of_an_expanded_alias() -> None:
@@ -191,7 +184,7 @@ def test_qmail_own_messages_name_their_cause() -> None:
         "--- Below this line is a copy of the message.\n\n" + n.returned(A)
     )
     raw = n._mail(f"From: MAILER-DAEMON@q.example\nTo: {n.SENDER}\nSubject: failure notice\n", body)
-    assert _outcomes(raw) == [(A, "hostunknown", True), (B, "systemerror", False)]
+    assert outcomes(raw) == [(A, "hostunknown", True), (B, "systemerror", False)]
 
 
 @pytest.mark.parametrize(
@@ -232,7 +225,7 @@ def test_exchange_ndr_codes_name_each_recipients_cause() -> None:
     codes = ["RESOLVER.ADR.RecipNotFound", "RESOLVER.RST.RecipSizeLimit", "QUEUE.Expired"]
     report = parse_report(n.exchange(failures, codes=codes))
     assert report.family == "exchange"
-    assert _outcomes(n.exchange(failures, codes=codes)) == _expected(failures)
+    assert outcomes(n.exchange(failures, codes=codes)) == expected(failures)
 
 
 @pytest.mark.parametrize(
@@ -243,7 +236,7 @@ def test_exchange_ndr_codes_name_each_recipients_cause() -> None:
 def test_gmail_state_names_the_step(failure: n.Failure) -> None:
     report = parse_report(n.gmail(failure))
     assert report.family == "gmail"
-    assert _outcomes(n.gmail(failure)) == _expected([failure])
+    assert outcomes(n.gmail(failure)) == expected([failure])
 
 
 def test_a_saved_mailbox_of_several_notices_reports_every_recipient() -> None:
@@ -256,7 +249,7 @@ def test_a_saved_mailbox_of_several_notices_reports_every_recipient() -> None:
         + b"\r\nFrom MAILER-DAEMON  Fri Dec  4 10:05:00 2026\r\n"
         + second
     )
-    assert _outcomes(mbox) == [(A, "userunknown", True), (B, "mailboxfull", False)]
+    assert outcomes(mbox) == [(A, "userunknown", True), (B, "mailboxfull", False)]
 
 
 def test_a_from_line_inside_a_message_received_over_smtp_splits_nothing() -> None:
@@ -271,22 +264,22 @@ def test_mcafee_lists_each_recipient_with_the_reply() -> None:
     report = parse_report(n.mcafee(failures))
     assert report.family == "mcafee"
     # No step named: "user unknown" without an X.1.1 status is a filter's refusal.
-    assert _outcomes(n.mcafee(failures)) == _expected(failures)
+    assert outcomes(n.mcafee(failures)) == expected(failures)
 
 
 def test_ses_sub_types_that_cover_several_causes_leave_it_to_the_diagnostic() -> None:
     spam = n.spam_refused("a@dest.example")
     raw = n.amazon_ses([spam], bounce_type=("Transient", "ContentRejected"))
-    assert _outcomes(raw) == [("a@dest.example", "spamdetected", False)]
+    assert outcomes(raw) == [("a@dest.example", "spamdetected", False)]
     unknown = n.unknown_at_rcpt("b@dest.example")
     raw = n.amazon_ses([unknown], bounce_type=("Transient", "AttachmentRejected"))
-    assert _outcomes(raw) == [("b@dest.example", "userunknown", True)]
+    assert outcomes(raw) == [("b@dest.example", "userunknown", True)]
 
 
 def test_ses_sub_types_that_name_one_cause_stand() -> None:
     vague = n.Failure("a@dest.example", "", "452 4.0.0 Try again later", "mailboxfull", "4.0.0")
     raw = n.amazon_ses([vague], bounce_type=("Transient", "MailboxFull"))
-    assert _outcomes(raw) == [("a@dest.example", "mailboxfull", False)]
+    assert outcomes(raw) == [("a@dest.example", "mailboxfull", False)]
 
 
 def _refused_at_data(reply: str, addresses: list[str]) -> str:

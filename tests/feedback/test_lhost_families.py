@@ -5,16 +5,13 @@ from __future__ import annotations
 import notices as n
 import notices_families as nf
 import pytest
+from reading import outcomes
 
 from mailcast.feedback import classify
 from mailcast.feedback.lhost.common import finding
 from mailcast.feedback.parse import parse_report
 
 A, B, C = "alice@dest.example", "bob@dest.example", "carol@other.example"
-
-
-def _outcomes(raw: bytes) -> list[tuple[str, str, bool]]:
-    return [(r.address, r.reason, r.hard) for r in parse_report(raw).recipients]
 
 
 def _failures(wording: int) -> list[n.Failure]:
@@ -33,7 +30,7 @@ def test_ses_mailed_notices_name_every_recipient_with_its_own_diagnostic(
     failures = _failures(wording)
     raw = nf.ses_mail(failures, layout=layout)
     assert parse_report(raw).family == "amazon_ses"
-    assert _outcomes(raw) == [(f.address, f.reason, f.hard) for f in failures]
+    assert outcomes(raw) == [(f.address, f.reason, f.hard) for f in failures]
 
 
 @pytest.mark.parametrize("layout", ["part", "plain"])
@@ -42,7 +39,7 @@ def test_ses_own_words_around_the_remote_reply(layout: str) -> None:
     unknown = n.Failure(A, "", "550 5.1.1 <alice@dest.example>... User Unknown", "userunknown")
     for failure in (refused, unknown):
         raw = nf.ses_mail([failure], layout=layout, wrapped="5.1.0 - Unknown address error")
-        assert _outcomes(raw) == [(A, failure.reason, failure.hard)]
+        assert outcomes(raw) == [(A, failure.reason, failure.hard)]
 
 
 @pytest.mark.parametrize(
@@ -52,7 +49,7 @@ def test_ses_giving_up_is_an_expiry_whatever_the_last_error(last_error: str) -> 
     wrapped = "5.4.7 - Delivery expired (message too old)"
     failure = n.Failure(A, "", f"550 {last_error}", "expired")
     raw = nf.ses_mail([failure], wrapped=wrapped)
-    assert _outcomes(raw) == [(A, "expired", False)]
+    assert outcomes(raw) == [(A, "expired", False)]
 
 
 @pytest.mark.parametrize("indent", ["  ", ""])
@@ -68,7 +65,7 @@ def test_mfilter_addresses_sharing_one_server_message(jis: bool) -> None:
     raw = nf.mfilter_shared([A, B, C], "550 5.1.1 unknown user", "RCPT", jis=jis)
     report = parse_report(raw)
     assert report.family == "mfilter"
-    assert _outcomes(raw) == [(a, "userunknown", True) for a in (A, B, C)]
+    assert outcomes(raw) == [(a, "userunknown", True) for a in (A, B, C)]
 
 
 def test_fml_duplicated_message_id_is_a_loop() -> None:
@@ -76,7 +73,7 @@ def test_fml_duplicated_message_id_is_a_loop() -> None:
         b"You are not a member of this mailing list", b"Duplicated Message-ID in"
     )
     raw = raw.replace(b"Rejected: are not member", b"fml notice")
-    assert _outcomes(raw) == [(A, "systemerror", False)]
+    assert outcomes(raw) == [(A, "systemerror", False)]
 
 
 # sisimai's rule: X.1.1 is no bad mailbox when the server's words give another cause.

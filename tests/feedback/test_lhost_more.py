@@ -5,21 +5,10 @@ from __future__ import annotations
 import notices as n
 import notices_more as m
 import pytest
-
-from mailcast.feedback.parse import parse_report
+from reading import expected, family_and_outcomes
 
 A, B, C = "alice@dest.example", "bob@dest.example", "carol@other.example"
 D, E = "dave@dest4.example", "erin@dest5.example"
-Outcome = tuple[str, str, bool]
-
-
-def _read(raw: bytes) -> tuple[str, list[Outcome]]:
-    report = parse_report(raw)
-    return report.family, [(r.address, r.reason, r.hard) for r in report.recipients]
-
-
-def _expected(failures: list[n.Failure]) -> list[Outcome]:
-    return [(f.address, f.reason, f.hard) for f in failures]
 
 
 @pytest.mark.parametrize("wording", range(2))  # the wordings with a 5.1.1 status
@@ -32,7 +21,10 @@ def test_opensmtpd_replies_and_its_own_messages(wording: int, delayed: bool) -> 
         m.own(D, "Envelope expired", "expired"),
         n.mailbox_full(E),
     ]
-    assert _read(m.opensmtpd(failures, delayed=delayed)) == ("opensmtpd", _expected(failures))
+    assert family_and_outcomes(m.opensmtpd(failures, delayed=delayed)) == (
+        "opensmtpd",
+        expected(failures),
+    )
 
 
 @pytest.mark.parametrize("wording", [2, 3])
@@ -40,12 +32,18 @@ def test_opensmtpd_unknown_user_without_step_or_code_is_filtered(wording: int) -
     # OpenSMTPD quotes the reply alone: with neither the step nor an X.1.X status, sisimai's
     # rule reads "no such user" as a filter's refusal (soft), not as a bad address.
     raw = m.opensmtpd([n.unknown_at_rcpt(A, wording), n.mailbox_full(B)])
-    assert _read(raw) == ("opensmtpd", [(A, "filtered", False), (B, "mailboxfull", False)])
+    assert family_and_outcomes(raw) == (
+        "opensmtpd",
+        [(A, "filtered", False), (B, "mailboxfull", False)],
+    )
 
 
 def test_opensmtpd_no_mx_is_a_domain_that_takes_no_mail() -> None:
     raw = m.opensmtpd([m.own(A, "No MX found for domain", "notaccept"), n.mailbox_full(B)])
-    assert _read(raw) == ("opensmtpd", [(A, "notaccept", True), (B, "mailboxfull", False)])
+    assert family_and_outcomes(raw) == (
+        "opensmtpd",
+        [(A, "notaccept", True), (B, "mailboxfull", False)],
+    )
 
 
 @pytest.mark.parametrize("wording", range(3))
@@ -57,12 +55,12 @@ def test_yahoo_reads_the_step_token_of_each_recipient(wording: int, split: bool)
         n.mailbox_full(C),
         n.sender_refused(D),
     ]
-    assert _read(m.yahoo(failures, split=split)) == ("yahoo", _expected(failures))
+    assert family_and_outcomes(m.yahoo(failures, split=split)) == ("yahoo", expected(failures))
 
 
 def test_yahoo_own_message_no_mx_record() -> None:
     raw = m.yahoo([m.own(A, "No mx record found for domain=dest.example", "notaccept")])
-    assert _read(raw) == ("yahoo", [(A, "notaccept", True)])
+    assert family_and_outcomes(raw) == ("yahoo", [(A, "notaccept", True)])
 
 
 @pytest.mark.parametrize("wording", range(3))
@@ -74,7 +72,7 @@ def test_dragonfly_names_the_step_it_failed_at(wording: int) -> None:
         m.own(D, "DNS lookup failure: host dest4.example not found", "hostunknown"),
         m.own(E, "Could not deliver for the last 432000 seconds. Giving up.", "expired"),
     ]
-    assert _read(m.dragonfly(failures)) == ("dragonfly", _expected(failures))
+    assert family_and_outcomes(m.dragonfly(failures)) == ("dragonfly", expected(failures))
 
 
 @pytest.mark.parametrize("wording", range(3))
@@ -86,7 +84,7 @@ def test_courier_sessions_and_its_own_messages(wording: int) -> None:
         m.own(D, "DNS lookup failed.", "networkerror"),
         n.sender_refused(E),
     ]
-    assert _read(m.courier(failures)) == ("courier", _expected(failures))
+    assert family_and_outcomes(m.courier(failures)) == ("courier", expected(failures))
 
 
 def test_powermta_bounce_categories_and_status_comments() -> None:
@@ -104,7 +102,7 @@ def test_powermta_bounce_categories_and_status_comments() -> None:
         "undefined status",
     ]
     raw = m.powermta(failures, categories, comments)
-    assert _read(raw) == ("powermta", _expected(failures))
+    assert family_and_outcomes(raw) == ("powermta", expected(failures))
 
 
 @pytest.mark.parametrize("wording", range(2))
@@ -114,7 +112,10 @@ def test_messaging_server_lists_each_recipient_address(wording: int) -> None:
         n.Failure(B, "", f"550 5.2.1 <{B}>... User Unknown", "filtered", "5.2.1"),
         n.mailbox_full(C),
     ]
-    assert _read(m.messagingserver(failures)) == ("messagingserver", _expected(failures))
+    assert family_and_outcomes(m.messagingserver(failures)) == (
+        "messagingserver",
+        expected(failures),
+    )
 
 
 def test_notes_reasons_stand_above_their_addresses() -> None:
@@ -123,7 +124,7 @@ def test_notes_reasons_stand_above_their_addresses() -> None:
         m.own(B, "Message has exceeded maximum hop count", "networkerror"),
         m.own(C, "Recipient's mailbox is full", "mailboxfull"),
     ]
-    assert _read(m.notes(failures)) == ("notes", _expected(failures))
+    assert family_and_outcomes(m.notes(failures)) == ("notes", expected(failures))
 
 
 def test_imail_server_causes_and_remote_replies() -> None:
@@ -133,13 +134,13 @@ def test_imail_server_causes_and_remote_replies() -> None:
         m.own(C, "Unknown host", "hostunknown"),
         n.Failure(D, "DATA", "550 5.7.1 Message rejected as spam", "spamdetected", "5.7.1"),
     ]
-    assert _read(m.imailserver(failures)) == ("imailserver", _expected(failures))
+    assert family_and_outcomes(m.imailserver(failures)) == ("imailserver", expected(failures))
 
 
 @pytest.mark.parametrize("wording", range(4))
 def test_ezweb_sessions_refused_at_rcpt_to(wording: int) -> None:
     failures = [n.unknown_at_rcpt(A, wording), n.unknown_at_rcpt(B, wording + 1)]
-    assert _read(m.ezweb(failures)) == ("ezweb", _expected(failures))
+    assert family_and_outcomes(m.ezweb(failures)) == ("ezweb", expected(failures))
 
 
 @pytest.mark.parametrize(
@@ -158,13 +159,16 @@ def test_ezweb_fixed_sentences_name_the_cause_for_every_recipient(
     sentence: str, reason: str
 ) -> None:
     failures = [m.own(A, "", reason), m.own(B, "", reason)]
-    assert _read(m.ezweb(failures, sentence=sentence)) == ("ezweb", _expected(failures))
+    assert family_and_outcomes(m.ezweb(failures, sentence=sentence)) == (
+        "ezweb",
+        expected(failures),
+    )
 
 
 @pytest.mark.parametrize("wording", range(4))
 def test_trendmicro_sent_and_received_lines(wording: int) -> None:
     failures = [n.unknown_at_rcpt(A, wording), n.unknown_at_rcpt(B, wording), n.mailbox_full(C)]
-    assert _read(m.trendmicro(failures)) == ("trendmicro", _expected(failures))
+    assert family_and_outcomes(m.trendmicro(failures)) == ("trendmicro", expected(failures))
 
 
 def test_exchange_2003_msexch_codes_name_the_cause() -> None:
@@ -174,12 +178,12 @@ def test_exchange_2003_msexch_codes_name_the_cause() -> None:
         m.own(C, "Ambiguous Recipient", "filtered"),
     ]
     raw = m.exchange2003(failures, ["000C05A6", "00120270", "000C0595"])
-    assert _read(raw) == ("exchange2003", _expected(failures))
+    assert family_and_outcomes(raw) == ("exchange2003", expected(failures))
 
 
 def test_google_groups_reports_every_refusing_group() -> None:
     groups = ["news@googlegroups.com", "team@googlegroups.com"]
-    family, outcomes = _read(m.googlegroups(groups))
+    family, outcomes = family_and_outcomes(m.googlegroups(groups))
     assert family == "googlegroups"
     assert outcomes == [(groups[0], "rejected", False), (groups[1], "rejected", False)]
 
@@ -193,7 +197,7 @@ def test_office365_lists_each_recipient_with_its_mailto(wording: int) -> None:
         n.unknown_at_rcpt(B, wording),
         n.Failure(C, "", "550 5.7.509 Access denied, sending domain does not pass", "authfailure"),
     ]
-    assert _read(m.office365(failures)) == ("office365", _expected(failures))
+    assert family_and_outcomes(m.office365(failures)) == ("office365", expected(failures))
 
 
 def test_kddi_sentences_name_the_cause() -> None:
@@ -201,14 +205,14 @@ def test_kddi_sentences_name_the_cause() -> None:
         m.own(A, "As their mailbox is full.", "mailboxfull"),
         m.own(B, "As the remote domain doesnt exist.", "hostunknown"),
     ]
-    assert _read(m.kddi(failures)) == ("kddi", _expected(failures))
+    assert family_and_outcomes(m.kddi(failures)) == ("kddi", expected(failures))
     filtered = [m.own(A, "As their mailbox is full.", "filtered")]
-    assert _read(m.kddi(filtered, spasign=True)) == ("kddi", _expected(filtered))
+    assert family_and_outcomes(m.kddi(filtered, spasign=True)) == ("kddi", expected(filtered))
 
 
 def test_every_address_of_x_failed_recipients_is_reported() -> None:
     addresses = [A, B, C]
-    _, outcomes = _read(m.failed_recipients_only(addresses))
+    _, outcomes = family_and_outcomes(m.failed_recipients_only(addresses))
     assert [address for address, _, _ in outcomes] == addresses
 
 
@@ -240,7 +244,7 @@ def test_postfix_own_messages_name_their_cause() -> None:
             (E, "cannot update mailbox /var/mail/erin for user erin. Disk quota exceeded"),
         ]
     )
-    assert _read(raw) == (
+    assert family_and_outcomes(raw) == (
         "postfix",
         [
             (A, "networkerror", False),
@@ -267,7 +271,7 @@ def test_exim_router_and_retry_messages_name_their_cause() -> None:
         "From: Mail Delivery System <Mailer-Daemon@exim.mailcast.example>\n"
         f"To: {n.SENDER}\nSubject: Mail delivery failed: returning message to sender\n"
     )
-    assert _read(n._mail(headers, body)) == (
+    assert family_and_outcomes(n._mail(headers, body)) == (
         "exim",
         [(A, "hostunknown", True), (B, "expired", False), (C, "hostunknown", True)],
     )
@@ -285,7 +289,7 @@ def test_sendmail_deferrals_in_its_own_words() -> None:
         "From: Mail Delivery Subsystem <MAILER-DAEMON@old.mailcast.example>\n"
         f"To: {n.SENDER}\nSubject: Returned mail: see transcript for details\n"
     )
-    assert _read(n._mail(headers, body)) == (
+    assert family_and_outcomes(n._mail(headers, body)) == (
         "sendmail",
         [(A, "blocked", False), (B, "expired", False)],
     )
@@ -308,7 +312,7 @@ def test_mailru_lists_its_recipients_twice_and_each_is_reported_once() -> None:
         f"To: {n.SENDER}\nSubject: Mail failure.\nContent-Type: text/plain; charset=utf-8\n"
     )
     raw = (headers + "\n" + body).replace("\n", "\r\n").encode()
-    assert _read(raw) == ("exim", [(A, "expired", False), (B, "mailboxfull", False)])
+    assert family_and_outcomes(raw) == ("exim", [(A, "expired", False), (B, "mailboxfull", False)])
 
 
 def test_exim_pipe_delivery_is_reported_for_the_address_that_generated_it() -> None:
@@ -328,7 +332,7 @@ def test_exim_pipe_delivery_is_reported_for_the_address_that_generated_it() -> N
         "From: Mail Delivery System <Mailer-Daemon@exim.mailcast.example>\n"
         f"To: {n.SENDER}\nSubject: Mail delivery failed: returning message to sender\n"
     )
-    assert _read(n._mail(headers, body)) == (
+    assert family_and_outcomes(n._mail(headers, body)) == (
         "exim",
         [(A, "mailererror", False), (B, "mailboxfull", False)],
     )

@@ -7,20 +7,9 @@ import notices as n
 import notices_gateways as g
 import notices_more as m
 import pytest
-
-from mailcast.feedback.parse import parse_report
+from reading import expected, family_and_outcomes
 
 A, B, C = "alice@dest.example", "bob@dest.example", "carol@other.example"
-Outcome = tuple[str, str, bool]
-
-
-def _read(raw: bytes) -> tuple[str, list[Outcome]]:
-    report = parse_report(raw)
-    return report.family, [(r.address, r.reason, r.hard) for r in report.recipients]
-
-
-def _expected(failures: list[n.Failure]) -> list[Outcome]:
-    return [(f.address, f.reason, f.hard) for f in failures]
 
 
 @pytest.mark.parametrize("wording", range(2))
@@ -30,7 +19,7 @@ def test_zoho_lists_replies_and_its_own_unreachable_host(wording: int) -> None:
         m.own(B, "Host not reachable.", "expired"),
         n.mailbox_full(C),
     ]
-    assert _read(g.zoho(failures)) == ("zoho", _expected(failures))
+    assert family_and_outcomes(g.zoho(failures)) == ("zoho", expected(failures))
 
 
 @pytest.mark.parametrize(
@@ -44,7 +33,7 @@ def test_zoho_lists_replies_and_its_own_unreachable_host(wording: int) -> None:
 def test_mailmarshal_gives_its_one_reason_to_every_recipient(
     reply: str, reason: str, hard: bool
 ) -> None:
-    family, outcomes = _read(g.mailmarshal([A, B, C], reply))
+    family, outcomes = family_and_outcomes(g.mailmarshal([A, B, C], reply))
     assert family == "mailmarshal"
     assert outcomes == [(A, reason, hard), (B, reason, hard), (C, reason, hard)]
 
@@ -52,7 +41,7 @@ def test_mailmarshal_gives_its_one_reason_to_every_recipient(
 @pytest.mark.parametrize("sms", [True, False])
 def test_verizon_gateways_unknown_number(sms: bool) -> None:
     domain = "vtext.com" if sms else "vzwpix.com"
-    assert _read(g.verizon("5551234567", sms=sms)) == (
+    assert family_and_outcomes(g.verizon("5551234567", sms=sms)) == (
         "verizon",
         [(f"5551234567@{domain}", "userunknown", True)],
     )
@@ -61,7 +50,7 @@ def test_verizon_gateways_unknown_number(sms: bool) -> None:
 @pytest.mark.parametrize("opening", g.QMAIL_CLONE_OPENINGS)
 def test_qmail_clones_are_read_as_qmail_whatever_their_opening(opening: str) -> None:
     failures = [n.unknown_at_rcpt(A, 1), n.sender_refused(B), n.unknown_after_data(C)]
-    assert _read(g.qmail_clone(failures, opening)) == ("qmail", _expected(failures))
+    assert family_and_outcomes(g.qmail_clone(failures, opening)) == ("qmail", expected(failures))
 
 
 def test_old_sendmail_verdicts_with_bare_addresses_name_every_recipient() -> None:
@@ -72,7 +61,7 @@ def test_old_sendmail_verdicts_with_bare_addresses_name_every_recipient() -> Non
             f"550 <{C}>... Host unknown (Name server: other.example: host not found)",
         ]
     )
-    assert _read(raw) == (
+    assert family_and_outcomes(raw) == (
         "sendmail",
         [(A, "hostunknown", True), (B, "mailboxfull", False), (C, "hostunknown", True)],
     )
@@ -87,7 +76,7 @@ def test_interscan_summary_lines_do_not_repeat_a_recipient_the_session_named(
     raw = m.trendmicro(failures).decode()
     head, _, tail = raw.partition("...\r\n") if before else raw.rpartition("...\r\n")
     raw = head + summary + tail
-    assert _read(raw.encode()) == ("trendmicro", _expected(failures))
+    assert family_and_outcomes(raw.encode()) == ("trendmicro", expected(failures))
 
 
 @pytest.mark.parametrize(
@@ -99,5 +88,5 @@ def test_interscan_summary_lines_do_not_repeat_a_recipient_the_session_named(
     ],
 )
 def test_x3_reads_each_kind_of_technical_detail(detail: str, reason: str) -> None:
-    family, outcomes = _read(g.x3_detail(A, detail))
+    family, outcomes = family_and_outcomes(g.x3_detail(A, detail))
     assert (family, [o[1] for o in outcomes]) == ("unknown_mta", [reason])
