@@ -88,3 +88,13 @@ def test_each_row_gets_its_values_and_only_rows_meeting_the_condition_change(
     # Already applied: the condition leaves it as it was; and a row not in the batch too.
     assert (stored[third]["kind"], stored[third]["processed_at"]) == (None, AT)
     assert stored[fourth]["processed_at"] is None
+
+
+def test_a_row_given_twice_ends_with_its_last_values(db: Database) -> None:
+    with db.write() as conn:
+        insert_rows(conn, inbound_reports, [_report(1)])
+    [row] = _stored(db)
+    twice = [{"id": row["id"], "kind": "first"}, {"id": row["id"], "kind": "last"}]
+    with db.write() as conn:
+        update_rows(conn, inbound_reports, ["kind"], twice, same={})
+    assert [r["kind"] for r in _stored(db)] == ["last"]

@@ -35,8 +35,11 @@ def update_rows(
     # A condition's parameter is named apart: a column may be both set and tested.
     constant = same | {f"where_{name}": value for name, value in only_where.items()}
     if conn.dialect.name == "postgresql":
+        # UPDATE ... FROM sets a row once, from any one of its matches; one statement per
+        # row set it for each in turn, the last standing: the last row of an id is kept.
+        last = list({row["id"]: row for row in rows}.values())
         arrays = _array_update(*key)
-        conn.exec_driver_sql(arrays.sql, arrays.parameters(rows, constant))
+        conn.exec_driver_sql(arrays.sql, arrays.parameters(last, constant))
         return
     statement = _update(*key)
     conn.exec_driver_sql(statement.sql, statement.parameters(rows, constant))
