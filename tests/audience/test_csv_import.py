@@ -300,8 +300,8 @@ def test_memory_does_not_grow_with_the_file(
     db: Database, clock: ManualClock, tmp_path: Path
 ) -> None:
     # Five times the rows, the same batch size: the same peak (tracemalloc makes this slow).
-    small = _generate(tmp_path / "small.csv", 6_000)
-    big = _generate(tmp_path / "big.csv", 30_000)
+    small = _generate(tmp_path / "small.csv", 3_000)
+    big = _generate(tmp_path / "big.csv", 15_000)
     # Warm up first: caches of compiled statements and the validator fill once.
     import_profiles(db, _generate(tmp_path / "warm.csv", 1_000), "big", clock, batch_size=500)
     tracemalloc.start()
@@ -313,4 +313,4 @@ def test_memory_does_not_grow_with_the_file(
 
     assert big_peak < 1.5 * small_peak, (small_peak, big_peak)
     with db.read() as conn:
-        assert store.count_profiles(conn) == 30_000
+        assert store.count_profiles(conn) == 15_000
