@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -48,3 +49,22 @@ def test_the_replies_to_pipelined_commands_go_in_one_write(
         assert b"kept as report" in replies[0]
     # One write for the three replies to MAIL, RCPT and DATA; one for the last three.
     assert [w.count(b"\r\n") for w in writes] == [1, 1, 3, 3]
+
+
+def test_an_idle_connection_is_closed_and_a_busy_one_is_not(ctx: Context) -> None:
+    ctx.settings.bounces.timeout_seconds = 0.5
+    with (
+        BounceReceiver(ctx, port=0) as receiver,
+        socket.create_connection(("127.0.0.1", receiver.port), timeout=30) as busy,
+        socket.create_connection(("127.0.0.1", receiver.port), timeout=5) as idle,
+    ):
+        assert _replies(busy, 1)[0].startswith(b"220")
+        assert _replies(idle, 1)[0].startswith(b"220")
+        # Commands every 0.2 s for twice the timeout: each one counts as activity.
+        for _ in range(5):
+            busy.sendall(b"NOOP\r\n")
+            assert _replies(busy, 1)[0].startswith(b"250")
+            time.sleep(0.2)
+        assert idle.recv(1024) == b""  # closed by the receiver, nothing said
+        busy.sendall(b"QUIT\r\n")
+        assert _replies(busy, 1)[0].startswith(b"221")

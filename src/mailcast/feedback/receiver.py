@@ -99,6 +99,22 @@ class _ReceiverSMTP(SMTP):
         self._replies.clear()
         await self._writer.drain()
 
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        # aiosmtpd moves its idle timer at every command, a twentieth of taking in a DSN:
+        # here the timer stays, and when it fires it looks at the time of the last command.
+        self._idle_until = self.loop.time() + (duration or self._timeout_duration)
+        timer = self._timeout_handle
+        if timer is None or self._idle_until < timer.when():
+            if timer is not None:
+                timer.cancel()
+            self._timeout_handle = self.loop.call_at(self._idle_until, self._idle_check)
+
+    def _idle_check(self) -> None:
+        if self.loop.time() < self._idle_until:
+            self._timeout_handle = self.loop.call_at(self._idle_until, self._idle_check)
+        else:
+            self._timeout_cb()
+
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # aiosmtpd reads every path with the email package's RFC 5322 parser: a tenth of
         # taking in a DSN. The plain paths of bounce traffic read the same way with this.

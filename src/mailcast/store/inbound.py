@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.types.json import Json
 from sqlalchemy import (
     Connection,
     Dialect,
@@ -81,13 +81,14 @@ def insert_reports_sqlite(cursor: Any, dialect: Dialect, arrived: list[Arrived])
 async def insert_reports_async(conn: AsyncConnection, arrived: list[Arrived]) -> list[int]:
     """`insert_reports` on a psycopg asyncio connection (PostgreSQL): one statement, which
     commits by itself on a connection in autocommit (one round trip for the whole group)."""
-    rows = [arrived_values(a) for a in arrived]
-    columns = [[row[name] for row in rows] for name in _KEPT_BY_ARRAY]
-    columns[_KEPT_BY_ARRAY.index("recipients")] = [json.dumps(a.recipients) for a in arrived]
-    cursor = await conn.execute(
-        _KEEP_ALL_POSTGRES, [ReportOutcome.RECEIVED.value, *columns], binary=True
-    )
-    # Rows go in in the order given (ORDER BY n), each taking the next id: in order, sorted.
+    values: list[Any] = []
+    for a in arrived:
+        row = arrived_values(a)
+        row["recipients"] = Json(a.recipients)
+        row["outcome"] = ReportOutcome.RECEIVED.value
+        values += [row[name] for name in _KEPT_BY_ROW]
+    cursor = await conn.execute(_keep_all_postgres(len(arrived)), values, binary=True)
+    # Rows go in in the order given, each taking the next id: in order, sorted.
     return sorted(int(row[0]) for row in await cursor.fetchall())
 
 
@@ -109,15 +110,18 @@ _KEEP_ONE_SQLITE = (
     f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) "
     f"VALUES ({', '.join('?' * len(_KEPT))})"
 )
-# PostgreSQL: each column of the group as an array, one row per element.
-_KEPT_BY_ARRAY = ("received_at", "mail_from", "recipients", "peer", "size", "raw")
-_KEEP_ALL_POSTGRES = (
-    f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) "
-    "SELECT received_at, mail_from, recipients::json, peer, size, raw, %b, 0, 0, 0, 0 "
-    "FROM unnest(%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::int[], %b::bytea[])"
-    " WITH ORDINALITY AS kept(received_at, mail_from, recipients, peer, size, raw, n) "
-    "ORDER BY n RETURNING id"
-)
+_KEPT_BY_ROW = _KEPT[:7]  # the counters start at 0
+
+
+@cache
+def _keep_all_postgres(rows: int) -> str:
+    """PostgreSQL: the group as rows of values, one text per group size. For the few rows a
+    group holds, scalar parameters cost less to send than a column of arrays."""
+    row = f"({', '.join(['%b'] * len(_KEPT_BY_ROW))}, 0, 0, 0, 0)"
+    return (
+        f"INSERT INTO {inbound_reports.name} ({', '.join(_KEPT)}) "
+        f"VALUES {', '.join([row] * rows)} RETURNING id"
+    )
 
 
 @cache
