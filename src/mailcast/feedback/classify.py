@@ -78,6 +78,14 @@ _BEFORE_CONTENT = frozenset({"CONN", "EHLO", "STARTTLS", "MAIL", "RCPT"})
 _RECIPIENT_REASONS = frozenset({"userunknown", "filtered", "mailboxfull", "suspend"})
 # Causes checked after "user unknown" in PRIORITY that still overrule a 5.1.1 status.
 _NOT_UNKNOWN_AFTER = ("blocked", "notaccept")
+# Refusals that name the message as spam though they say "blocked" or "blacklisted": a filter
+# read the content (or a URL in it), not the sending host's name (sisimai's SpamDetected list,
+# which its Blocked list does not share).
+_SPAM_NOT_HOST = re.compile(
+    r"block for spam|blocked for abuse\. see http://att\.net|no spam please|blocked by spamassassin"
+    r"|blacklisted url|help_spam_16|is blacklisted on|temporarily blocked by our filter"
+)
+_MESSAGE_FILTERED = re.compile(r"\bmessage filtered\b")
 _EMPTY_MAILBOX_REPLY = re.compile(r"\b[45]\d\d\b[ :]{0,10}: user unknown")
 _AFTER_CONTENT = re.compile(
     r"end of data|failed after i sent the message|"
@@ -86,6 +94,10 @@ _AFTER_CONTENT = re.compile(
 _QUEUE_EXPIRY = re.compile(
     r"connection timed out|expired|giving up|too long|could not be delivered for|failing for a long"
     r"|has been delayed|not reachable within|retry time"
+    # sisimai's Expired words, tried before a network status code is taken (Reason::anotherone).
+    r"|could not find a gateway|delivery attempts will continue|failed to deliver to domain"
+    r"|has not been collected after|message timed out|server did not respond"
+    r"|unable to deliver message after"
 )
 _SYNTAX_REPLY = re.compile(r"^[45]0[1-7]$")
 _TRY_AGAIN = re.compile(r"not found, try again|try again later|temporar(?:y|ily) (?:failure|error)")
@@ -159,9 +171,18 @@ def _adjust(name: str, finding: Finding, text: str) -> str:
     """Refine a text match by the SMTP step and the status code that came with it."""
     if name in _RECIPIENT_REASONS and finding.command in ("CONN", "EHLO"):
         return "blocked"
+    if name == "norelaying" and finding.command in ("CONN", "EHLO"):
+        # No recipient was named yet: a host refused by name is blocked (sisimai's NoRelaying
+        # is not tried at connection time).
+        return "blocked" if patterns.matches("blocked", text) else name
     if name == "spamdetected" and finding.command in _BEFORE_CONTENT:
         # No content was read yet: words about spam describe the sending host's name.
+        if finding.command in ("MAIL", "RCPT") and _SPAM_NOT_HOST.search(text):
+            return name
         return "blocked" if patterns.matches("blocked", text) else name
+    if name == "filtered" and finding.command in _BEFORE_CONTENT and _MESSAGE_FILTERED.search(text):
+        # A filter's refusal before any content was sent is a spam filter's (sisimai's order).
+        return "spamdetected"
     if name == "userunknown":
         return _unknown_user(finding, text)
     if name == "hostunknown" and finding.command == "MAIL":
@@ -197,7 +218,9 @@ def _unknown_user(finding: Finding, text: str) -> str:
     if not finding.command and finding.steps_stated:
         return "filtered"
     subject = finding.status[1:4] if finding.status else ""
-    if subject and subject not in (".1.", ".0.", ".4.", ".5."):
+    if subject and subject not in (".1.", ".0."):
+        # A code about the system, the network or the protocol (X.3-X.5 too) does not name the
+        # mailbox: sisimai's UserUnknown needs RCPT TO or X.1.X, else Filtered takes the words.
         return "filtered"
     if (
         subject in ("", ".0.")

@@ -31,9 +31,12 @@ PHRASES: dict[str, list[str]] = {
         r"(?:space|storage) has been used up|not enough (?:free )?space|over ?quota",
         r"does not have enough space|(?:be )?over the allowed quota|reached disk quota",
         r"for exceeding receiving limits",
+        r"diskspace quota|(?:user|domain)disk quota",
+        r"mail file size exceeds the maximum size allowed for mail delivery",
     ],
     "mesgtoobig": [
-        r"message (?:is )?too (?:big|large)(?! for (?:the )?(?:mailbox|recipient))",
+        r"message (?:is )?too big(?! for (?:the )?(?:mailbox|recipient))",
+        r"message (?:is )?too large for this ",
         r"message (?:file |length |size )?(?:too big|exceeds? (?:the )?(?:fixed |maximum |"
         r"administrative )?(?:message )?(?:size|length|limit))",
         r"(?:exceeded|exceeds) (?:the )?maximum (?:inbound |incoming )?message size",
@@ -47,10 +50,15 @@ PHRASES: dict[str, list[str]] = {
         r"message header size exceeds limit",
         r"exceeds? (?:the )?(?:recipient|per-mailbox|mailbox)'?s? (?:size |length )?limit",
         r"exee?ded the maximum size the user accepts",
+        # Said alone, sisimai reads it as the receiver's limit (ExceedLimit); "too large for
+        # this system" is the system's (MesgTooBig, above in PRIORITY).
+        r"message (?:is )?too large(?! for (?:the )?(?:mailbox|recipient))",
     ],
     "suspend": [
-        r"(?:account|mailbox|user|address|recipient)(?: is| has been)? (?:currently |"
-        r"temporarily )?(?:suspended|disabled|deactivated|inactive|frozen|locked|blocked)",
+        # "Mailbox is inactive" is sisimai's unknown mailbox, not a suspended one.
+        r"(?:account|mailbox(?! is inactive)|user|address|recipient)(?: is| has been)? "
+        r"(?:currently |temporarily )?"
+        r"(?:suspended|disabled|deactivated|inactive|frozen|locked|blocked)",
         r"(?:disabled|inactive|suspended|deactivated|archived|closed) (?:recipient|account|"
         r"mailbox|user|address)",
         r"email account that you tried to reach is (?:disabled|inactive)",
@@ -73,10 +81,11 @@ PHRASES: dict[str, list[str]] = {
         r"unable to relay|relaying mail to .{0,60} is not allowed|not allowed to relay",
         r"insecure mail relay|as a relay|not an open relay|we don'?t handle mail for",
         r"relay not permitted|relaying denied|not a gateway|not local host",
-        r"(?<!authenticate or the )domain isn'?t in my list of allowed rcpthosts",
+        r"(?<!authenticate or the )domain isn'?t in my list of allowed rcpthosts?",
         r"this system is not configured to relay",
         r"requires authentication when attempting to send to a non-local",
         r"not (?:permitted|allowed) to relay|specified domain is not allowed",
+        r"email address is not verified\.",
     ],
     "authfailure": [
         r"\bdmarc\b.{0,80}(?:policy|fail|reject|verification)|(?:policy|fail|reject|"
@@ -87,6 +96,7 @@ PHRASES: dict[str, list[str]] = {
         r"(?:unauthenticated|not authenticated) (?:email|mail|message)s? from",
         r"doesn'?t meet the (?:required )?authentication (?:level|requirements)",
         r"5\.7\.2[0-4,6]\b",
+        r"is not allowed to send mail\..{0,100}_401",
     ],
     "requireptr": [
         r"reverse dns|\brdns\b|\bptr\b.{0,30}record|ptr record",
@@ -94,10 +104,11 @@ PHRASES: dict[str, list[str]] = {
         r"mismatches client ip|unresolvable relay host name|sender ip reverse lookup",
         r"no reverse dns|hosts? with dynamic ip or generic dns",
         r"unverif(?:y|i)able sending ips?|forward dns entry does not point",
+        r"dns lookup failure: .{1,100} try again later",
     ],
     "notcompliantrfc": [
         r"not rfc ?5322 compliant|rfc ?5322 (?:violation|non-?compliant)|rfcmessagenoncompliant",
-        r"duplicate header|multiple .{0,30} headers|there are multiple \w{1,40} headers",
+        r"duplicate header|\bmultiple .{1,40} headers?\b|there are multiple \w{1,40} headers",
     ],
     "badreputation": [
         r"reputation|unexpected volume or user complaints",
@@ -109,7 +120,8 @@ PHRASES: dict[str, list[str]] = {
         r"mcspamsignature|(?<!email rejected due to )security policies",
     ],
     "spamdetected": [
-        r"(?<!sending )\bspam\b(?! ?cop| ?ips)|\bube\b|\bbulk (?:e-?mail|mail)\b|unsolicited",
+        r"(?<!sending )\bspam\b(?! ?cop| ?ips| reporting address)|\bube\b"
+        r"|\bbulk (?:e-?mail|mail)\b|unsolicited",
         r"message content rejected|content (?:filter )?reject|rejecting (?:mail |banned )?content",
         r"message rejected for policy reasons|mail content denied|blacklisted url"
         r"|\buribl\b|spam-?like",
@@ -118,6 +130,7 @@ PHRASES: dict[str, list[str]] = {
         r"spamprofiler|unacceptable content|detected that this message is|bulk\.advertising",
         r"sender domain listed at|spamming not allowed|recurrent pattern detection|antispam check",
         r"temporarily blocked by our filter|greylisted.{0,20}please try again in|mail score \(",
+        r"mail rejete\. mail rejected\..{0,80}(?<!\d)506(?!\d)|"
         r"help_spam_16|\bdrbl\b|5\.7\.0 reject, id=|blocked for abuse|rule imposed as .{1,80} is "
         r"blacklisted on",
     ],
@@ -171,7 +184,8 @@ PHRASES: dict[str, list[str]] = {
         r"utilisateur inconnu|unbekannt|sconosciuto|nessun utente|no existe",
         r"destination server rejected recipients|not present in (?:the )?directory",
         r"mailbox not present|can'?t accept user|is not an active address|invalid mailbox path",
-        r"no valid recipients|no mail ?box (?:available )?for this user|not a local address",
+        r"no valid recipients(?! from)|no mail ?box (?:available )?for this user"
+        r"|not a local address",
         r"recipient is not (?:accepted|local)",
         r"recipient not (?:exist|ok)\b|requested action not taken: mailbox unavailable",
         r"resolver\.adr\.recip(?:ient)? ?notfound|envelope recipient has been denied",
@@ -186,6 +200,10 @@ PHRASES: dict[str, list[str]] = {
         r"rejected: account unavailable|recipient refuses to accept your mail",
         r"recipient address rejected\. \(in reply to rcpt to command\)",
         r"the following recipients was undeliverable",
+        r"\bnot email addresses|rcpt \([^()]{1,255}\) does ?n[o']?t exist|mailbox is inactive",
+        r"<[^<>\s]{1,255}>\.\.\. blocked by ",
+        # The reply says no more than that (the address) does not exist.
+        r"\b[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3} )?does not exist\.",
     ],
     "hostunknown": [
         r"(?<!\.: )(?:host|domain)(?: or domain)? (?:name )?(?:not found|unknown|does not exist|"
@@ -196,7 +214,8 @@ PHRASES: dict[str, list[str]] = {
         r"nxdomain|domain not found|bad destination (?:system|host)",
         r"all host address lookups failed permanently|mx records point to non-existent hosts",
         r"couldn'?t find any host (?:named|by that name)",
-        r"(?<![@\w.-])[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8} does ?n[o']t exist",
+        r"(?<![@\w.-])[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,7}\.[a-z][a-z0-9-]{0,62} "
+        r"does ?n[o']t exist",
         r"\bhost [\w.-]{1,250} not found",
         r"the account or domain may not exist",
         # A 553 naming something that "does not exist" is about the domain (sisimai's pair).
@@ -208,7 +227,8 @@ PHRASES: dict[str, list[str]] = {
         r"only accepting mail from specific|has restricted sms|account is protected",
         r"previously (?:been )?bounced|bounced address|cannot route mail to user",
         r"rejected due to user rules|refuses? to receive|you have been blocked by the recipient",
-        r"not found recipient account",
+        r"not found recipient account|resolver\.rst\.notauthorized",
+        r"due to extended inactivity new mail is not currently being accepted",
     ],
     "rejected": [
         r"sender (?:address |email address |domain |ip )?(?:rejected|refused|denied|invalid|"
@@ -231,7 +251,7 @@ PHRASES: dict[str, list[str]] = {
         r"email address is not verified|sender (?:address )?(?:has been blacklisted|was rejected)",
         r"address that has been blacklisted",
         r"access denied \(in reply to mail from command\)",
-        r"all recipient addresses rejected : access",
+        r"recipient addresses rejected : access denied",
         r"\bbadsendermx\b|\bsendernoa\b|has an outgoing mail suspension|not member article from",
         r"sending this from a different address or alias",
         r"your access to submit messages to this e-mail system has been rejected",
@@ -241,6 +261,7 @@ PHRASES: dict[str, list[str]] = {
         r"does not exist e2110|invalid domain, see <url:|rfc 1035 violation: recursive cname"
         r"|rule imposed mailbox access for",
         r"\bsender <?[^\s<>@]{1,64}@[^\s<>]{1,255}>? (?:was )?rejected",
+        r"spam reporting address",
     ],
     "speeding": [
         r"please try again slower|temporarily rate limited|at a rate that prevents",
@@ -273,6 +294,10 @@ PHRASES: dict[str, list[str]] = {
         r"\b5\d\d blocked\b|blocked - see|sending spam|spam ips blocked|bad ip profile",
         r"invalid ip for sending|your access ip .{1,60} rejected|has not passed validation",
         r"closing transmission channel|no matches to nameserver query",
+        r"no valid recipients from|:blocked\)|refused to talk to me: .{0,200}\bblocked",
+        r"smtp error from remote mail server after initial connection",
+        r"to submit messages to this e-mail system has been rejected",
+        r"service refused, please try later\..{0,80}(?<!\d)(?:103|510)(?!\d)",
     ],
     "systemfull": [
         r"mail system full|system (?:disk )?(?:is )?full|exceeded storage allocation",
@@ -295,6 +320,7 @@ PHRASES: dict[str, list[str]] = {
         r"verification failure|insecure|delivery not authorized|not permitted",
         r"you don'?t authenticate|account not subscribed|is a dead domain",
         r"authentication turned on|authentication is required|executable files are not allowed",
+        r"authentification (?:invalide|requise)",
     ],
     "networkerror": [
         r"no route to host|host is unreachable|network (?:is )?unreachable|network error",
