@@ -220,7 +220,9 @@ class BounceSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 2526
     max_message_bytes: int = Field(default=10_000_000, ge=1024)
-    max_connections: int = Field(default=100, ge=1)
+    # A group commit holds at most one message per connection: on PostgreSQL a group is one
+    # statement of 7 parameters a message, within the protocol's 65,535.
+    max_connections: int = Field(default=100, ge=1, le=5000)
     timeout_seconds: float = Field(default=60.0, gt=0)
     # Accepted besides signed VERP addresses: a local part (at the bounce domain) or an address.
     feedback_addresses: list[str] = ["postmaster", "abuse", "feedback"]
