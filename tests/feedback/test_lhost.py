@@ -62,7 +62,7 @@ def test_sendmail_v5_lists_many_recipients_in_its_transcript() -> None:
     addresses = [f"user{i}@dest.example" for i in range(6)]
     failures = [n.unknown_at_rcpt(a, 1) for a in addresses]
     report = parse_report(n.sendmail_v5(failures))
-    assert (report.kind, report.family) == ("dsn", "sendmail")
+    assert (report.kind, report.family) == ("dsn", "v5sendmail")
     assert outcomes(n.sendmail_v5(failures)) == expected(failures)
 
 

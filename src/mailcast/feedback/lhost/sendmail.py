@@ -55,7 +55,7 @@ _STOP = re.compile(
 
 # Sendmail's own words for what happened when no server answered (deliver.c, domain.c,
 # usersmtp.c); each names a cause whatever the status code says.
-_OWN_WORDS = (
+OWN_WORDS = (
     (Reason.BLOCKED, re.compile(r"deferred: connection refused by ", re.I)),
     (
         Reason.EXPIRED,
@@ -120,7 +120,7 @@ def read(notice: Notice) -> Reading:
         finding(r.address, " ".join(r.lines), r.command) for r in session.recipients.values()
     ]
     for item in findings:
-        item.hint = named_cause(item.diagnostic, _OWN_WORDS)
+        item.hint = named_cause(item.diagnostic, OWN_WORDS)
     if not findings:
         findings = _from_loose(session)
     command = session.first_command or ("CONN" if session.answered_greeting else "")
