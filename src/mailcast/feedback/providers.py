@@ -55,6 +55,10 @@ _COX: dict[str, str] = {
     "CXTHRT": "securityerror",
     "CXMJ": "securityerror",
 }
+# Cox's "IPBLnnnn" codes say which block lists carry the sending IP (one digit per list:
+# Cloudmark CSI, Invaluement, Return Path, Spamhaus); "URLBLnnn" say a link in the body is
+# listed (SURBL, Spamhaus DBL, ivmURI): an IP listing is "blocked", a listed link is spam.
+_COX_LISTED = re.compile(r"(IPBL|URLBL)[01]{3,5}")
 
 # Spectrum (Charter) uses "AUP#I-1310" / "AUP#O-1010": a four-digit number in ranges.
 _SPECTRUM_LABEL = re.compile(r"\baup#[a-z]{0,3}-?(\d{4})\b", re.I)
@@ -161,7 +165,13 @@ def _orange(text: str) -> str:
 
 def _cox(text: str) -> str:
     match = _COX_LABEL.search(text)
-    return _COX.get(match.group(1).upper(), "") if match else ""
+    if not match:
+        return ""
+    code = match.group(1).upper()
+    listed = _COX_LISTED.fullmatch(code)
+    if listed:
+        return "blocked" if listed.group(1) == "IPBL" else "spamdetected"
+    return _COX.get(code, "")
 
 
 def _spectrum(text: str) -> str:

@@ -14,6 +14,8 @@ from mailcast.feedback.model import Finding
 from mailcast.feedback.rhost.apple import APPLE
 from mailcast.feedback.rhost.asia import KDDI, NTTDOCOMO, TENCENT
 from mailcast.feedback.rhost.common import Receiver
+from mailcast.feedback.rhost.cox import COX
+from mailcast.feedback.rhost.franceptt import FRANCEPTT
 from mailcast.feedback.rhost.gateways import GODADDY, MESSAGELABS, MIMECAST
 from mailcast.feedback.rhost.google import GOOGLE
 from mailcast.feedback.rhost.microsoft import MICROSOFT
@@ -36,6 +38,8 @@ RECEIVERS = (
     KDDI,
     NTTDOCOMO,
     TENCENT,
+    COX,
+    FRANCEPTT,
     GODADDY,
     MIMECAST,
     MESSAGELABS,

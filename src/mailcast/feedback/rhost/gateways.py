@@ -36,13 +36,27 @@ MIMECAST = Receiver(
             Reason.BLOCKED,
             r"sender address blocked|recipient temporarily unavailable|ip temporarily blacklisted",
         ),
+        # Journaling past the expiry threshold: "messages past the expiration" is the
+        # expired message, "message past expiration" the account held back (onhold).
+        (Reason.EXPIRED, r"journal messages past the expiration"),
+        (
+            Reason.FAILED_STARTTLS,
+            r"this route requires (?:encryption|tls|high-strength)"
+            r"|configuration is invalid for this certificate",
+        ),
         (Reason.MESG_TOO_BIG, r"maximum email size exceeded"),
-        (Reason.NETWORK_ERROR, r"mail loop detected"),
-        (Reason.NO_RELAYING, r"open relay not allowed"),
+        (Reason.NETWORK_ERROR, r"mail loop detected|incorrect hostname used for inbounds"),
+        (Reason.NO_RELAYING, r"open relay (?:is )?not allowed"),
         (Reason.NOT_ACCEPT, r"account inbounds disabled"),
+        # The customer's own account is held: outbound disabled, an unauthorised hostname.
+        (
+            Reason.ON_HOLD,
+            r"account outbounds disabled|hostname is not authorized"
+            r"|journal message past expiration",
+        ),
         (
             Reason.POLICY_VIOLATION,
-            r"anti-spoofing policy|content examination policy|host network not allowed",
+            r"anti-spoofing policy|content examination policy|host network,? not allowed",
         ),
         (
             Reason.REJECTED,
@@ -51,8 +65,7 @@ MIMECAST = Receiver(
         ),
         (
             Reason.SECURITY_ERROR,
-            r"incorrect authentication data|this route requires (?:encryption|tls|high-strength)"
-            r"|configuration is invalid for this certificate",
+            r"incorrect authentication data|submitter failed to authenticate",
         ),
         (
             Reason.SYSTEM_ERROR,

@@ -5,7 +5,23 @@ from __future__ import annotations
 import re
 
 from mailcast.domain import BounceReason as Reason
+from mailcast.feedback.model import Finding
 from mailcast.feedback.rhost.common import Receiver, table
+
+
+def _deferred(finding: Finding) -> str:
+    """Yahoo's TSS04 deferral as its own MX wrote it (sisimai's Rhost::YahooInc).
+
+    "Temporarily deferred due to unexpected volume or user complaints" is given to any sender
+    Yahoo does not trust, unauthenticated or of poor standing alike: from Yahoo's MX
+    (*.yahoodns.net) sisimai reads it as a refusal of the sender. Without that host the
+    generic reading (the IP's reputation) stands, as it does in sisimai.
+    """
+    if not finding.remote_host.lower().endswith(".yahoodns.net"):
+        return ""
+    unexpected = "deferred due to unexpected volume or user complaints"
+    return Reason.REJECTED if unexpected in finding.diagnostic.lower() else ""
+
 
 YAHOO = Receiver(
     "yahoo",
@@ -29,6 +45,7 @@ YAHOO = Receiver(
         r"|delivery error: dd ",
         re.I,
     ),
+    decide=_deferred,
 )
 AOL = Receiver(
     "aol",
