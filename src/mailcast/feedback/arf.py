@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email.message import Message
 
 from mailcast.feedback import mime, params, smtp
@@ -14,13 +15,23 @@ _PROVIDER_MARKS = {
     "x-hmxmroriginalrecipient": "abuse",  # Outlook.com (Hotmail) junk-mail reports
 }
 _RECIPIENT_FIELDS = ("original-rcpt-to", "removal-recipient", "x-hmxmroriginalrecipient")
+# Senders whose complaints come as multipart/mixed, no report part (sisimai's ARF.pm).
+_COMPLAINT_SENDERS = re.compile(r"staff@hotmail\.com|complaints@email-abuse\.amazonses\.com", re.I)
+_COMPLAINT_SUBJECT = re.compile(r"complaint about message from ", re.I)
 
 
 def is_complaint(message: Message, parts: mime.Parts) -> bool:
     if parts.feedback_reports:
         return True
     report_type = (params.param(message, "report-type") or "").lower()
-    return report_type == "feedback-report" or bool(_provider_mark(message, parts))
+    return (
+        report_type == "feedback-report"
+        or bool(_provider_mark(message, parts))
+        or bool(
+            _COMPLAINT_SENDERS.search(mime.header(message, "from"))
+            and _COMPLAINT_SUBJECT.search(mime.header(message, "subject"))
+        )
+    )
 
 
 def findings(message: Message, parts: mime.Parts) -> list[Finding]:
@@ -31,12 +42,16 @@ def findings(message: Message, parts: mime.Parts) -> list[Finding]:
     """
     fields: dict[str, str] = {}
     listed: list[str] = []
-    # Some reporters put the report fields in a text part rather than their own part.
-    for text in parts.feedback_reports or parts.notice:
-        for name, value in parse_fields(text):
-            fields.setdefault(name, value)
-            if name in _RECIPIENT_FIELDS[:2]:
-                listed += smtp.addresses(value)
+    # Some reporters put the report fields in a text part rather than their own part, or
+    # list the recipients there while their report part names none.
+    for texts in (parts.feedback_reports, parts.notice):
+        for text in texts:
+            for name, value in parse_fields(text):
+                fields.setdefault(name, value)
+                if name in _RECIPIENT_FIELDS[:2]:
+                    listed += smtp.addresses(value)
+        if listed:
+            break
     feedback_type = (fields.get("feedback-type", "").split() or [""])[0].lower()
     addresses = list(dict.fromkeys(listed)) or [_recipient(fields, message, parts)]
     return [

@@ -24,11 +24,14 @@ STEPS_STATED = True
 _MARK = re.compile(r"\"?notificationType\"?\s{0,20}\\?\"?\s{0,20}:|\"eventType\"\s{0,20}:")
 # Only these sub-types name one cause; ContentRejected and AttachmentRejected cover a spam
 # filter, a policy, a virus scanner... so the diagnostic decides (as sisimai reads them).
+# SES's own suppression lists name the cause too: SES did not even try (as the webhook reads).
 _SUBTYPE_REASONS = {
     "mailboxfull": Reason.MAILBOX_FULL,
     "messagetoolarge": Reason.MESG_TOO_BIG,
+    "suppressed": Reason.SUPPRESSED,
+    "onaccountsuppressionlist": Reason.SUPPRESSED,
 }
-_SUBTYPE_FALLBACK = {"noemail": Reason.USER_UNKNOWN, "general": Reason.ON_HOLD}
+_SUBTYPE_FALLBACK = {"noemail": Reason.USER_UNKNOWN}
 
 
 def claims(notice: Notice) -> bool:
@@ -52,7 +55,7 @@ def _payload(text: str) -> dict[str, Any]:
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
         return {}
-    data = _json(text[start : end + 1])
+    data = _json(text[start : end + 1]) or _first_object(text[start:])
     if isinstance(data, dict) and isinstance(data.get("Message"), str):
         data = _json(data["Message"])
     return data if isinstance(data, dict) else {}
@@ -60,12 +63,20 @@ def _payload(text: str) -> dict[str, Any]:
 
 def _json(text: str) -> object:
     """JSON as mailed: some relays fold long lines, leaving "!" and a newline in the text."""
-    for candidate in (text, text.replace("!\n ", "").replace("\r", "")):
+    for candidate in (text, text.replace("\r", "").replace("!\n ", "")):
         try:
             return json.loads(candidate)
         except ValueError:
             continue
     return {}
+
+
+def _first_object(text: str) -> object:
+    """The object the body starts with, when text after it holds braces of its own."""
+    try:
+        return json.JSONDecoder().raw_decode(text.replace("!\n ", "").replace("\r", ""))[0]
+    except ValueError:
+        return {}
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -88,6 +99,9 @@ def _bounced(bounce: dict[str, Any]) -> list[Finding]:
         one.status = str(item.get("status") or "") or one.status
         one.hint = _SUBTYPE_REASONS.get(subtype, "")
         one.stated = _SUBTYPE_FALLBACK.get(subtype, "")
+        if subtype == "general" and not one.diagnostic:
+            # "General" names nothing: what the diagnostic says decides, when there is one.
+            one.stated = Reason.ON_HOLD
         found.append(one)
     return [f for f in found if f.address]
 

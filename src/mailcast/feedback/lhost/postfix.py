@@ -73,6 +73,11 @@ _OWN_WORDS = (
     (Reason.MAILBOX_FULL, re.compile(r": disk quota exceeded|maildir (?:is )?over quota", re.I)),
     (Reason.SYSTEM_ERROR, re.compile(r"mail for \S{1,255} loops back to myself", re.I)),
 )
+# A command that local(8) or pipe(8) ran failed (pipe_command.c): a mailer error unless the
+# command's output names a cause; its status part often keeps only that output ("x-unix; ...").
+_COMMAND_FAILED = re.compile(
+    r"command died with status \d|command time limit exceeded|command output:", re.I
+)
 
 
 def claims(notice: Notice) -> bool:
@@ -111,6 +116,7 @@ def _blocks(body: str) -> list[Finding]:
 def _own(item: Finding) -> Finding:
     if not _REMOTE.search(item.diagnostic):
         item.hint = named_cause(item.diagnostic, _OWN_WORDS)
+        item.stated = Reason.MAILER_ERROR if _COMMAND_FAILED.search(item.diagnostic) else ""
     return item
 
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from mailcast.domain import BounceReason as Reason
-from mailcast.feedback import smtp
+from mailcast.feedback import dsn, smtp
 from mailcast.feedback.lhost.common import (
     ADDRESS,
     Notice,
@@ -81,7 +81,12 @@ OWN_WORDS = (
             re.I,
         ),
     ),
+    # deliver.c: a local mailer (procmail, a pipe) exited with a status sendmail cannot name.
+    (Reason.MAILER_ERROR, re.compile(r"unknown mailer error \d", re.I)),
 )
+# The queue gave up (queue.c): the network trouble met on the way is no longer the cause, as
+# the status (4.4.7) says; a refusal or an unknown host still is.
+_GAVE_UP = re.compile(r"message could not be delivered for \d|cannot send message for \d", re.I)
 
 
 @dataclass
@@ -119,10 +124,13 @@ def read(notice: Notice) -> Reading:
     findings = [
         finding(r.address, " ".join(r.lines), r.command) for r in session.recipients.values()
     ]
+    gave_up = bool(_GAVE_UP.search(" ".join(session.loose)))
     for item in findings:
         item.hint = named_cause(item.diagnostic, OWN_WORDS)
+        if gave_up and item.hint == Reason.NETWORK_ERROR:
+            item.hint = Reason.EXPIRED
     if not findings:
-        findings = _from_loose(session)
+        findings = _from_loose(session) or _from_status(notice, session)
     command = session.first_command or ("CONN" if session.answered_greeting else "")
     return Reading(NAME, findings, command)
 
@@ -195,3 +203,19 @@ def _from_loose(session: _Session) -> list[Finding]:
     named = smtp.addresses(_SENDER_MENTION.sub(" ", text))
     found = [a for a in named if a.lower() not in session.senders]
     return [finding(found[0], text, session.command)] if found else []
+
+
+def _from_status(notice: Notice, session: _Session) -> list[Finding]:
+    """No address in the transcript, but Sendmail's own words ("554 5.3.0 unknown mailer error
+    1"): the status part's recipients, each with that cause (as sisimai's reader takes it)."""
+    text = " ".join([*session.loose, *session.replies])
+    cause = named_cause(text, OWN_WORDS)
+    if not cause:
+        return []
+    found = []
+    for part in notice.parts.delivery_status:
+        for recipient in dsn.parse(part).recipients:
+            item = finding(recipient.address, text, session.command)
+            item.hint = cause
+            found.append(item)
+    return found
