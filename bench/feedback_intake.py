@@ -9,7 +9,10 @@ signed VERP address and quoting its Message-ID) goes over C SMTP connections, fr
 processes of their own, to R `mailcast bounces` processes. It prints the DSNs accepted per
 second (until the last 250), the reports applied per second (until the last is applied and
 the delivery has no pending message), the lag between the two, and checks that every report
-was applied once: one outcome per message, counters equal to a recount.
+was applied once: one outcome per message, counters equal to a recount. For reference, in the
+same run, Postfix's smtp-source sends as many messages of the DSNs' size over as many
+connections into smtp-sink: what this machine does with the same traffic when nothing is
+kept or read.
 
 With --webhook-events, a second delivery's events go to `mailcast serve` as signed
 `/webhooks/generic` batches of --per-request events, and the same figures are printed.
@@ -39,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mailcast.config import Settings
-from send_throughput import free_port, smtp_sink
+from send_throughput import free_port, smtp_sink, smtp_source_rate
 
 BOUNCE_DOMAIN = "bounces.bench.example"
 
@@ -558,6 +561,14 @@ def dsn_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> None
         + (" (py-spy counted as the receiver)" if args.profile else "")
     )
     print(f"  check: {check_once(settings, delivery_id, args.n)}")
+    # The machine's own pace at the same traffic: these machines are shared and vary.
+    size = sum(len(text) for _, text in jobs) // len(jobs)
+    source = smtp_source_rate(settings.relay.port, args.n, args.connections, size)
+    print(
+        f"  reference in this run: Postfix's smtp-source, {args.n:,} messages of {size:,} bytes "
+        f"over {args.connections} connections into smtp-sink: {source:,.0f}/s "
+        f"(mailcast accepted {args.n / (last_250 - start) / source:.2f} of it)"
+    )
 
 
 def post(port: int, secret: str, body: bytes) -> None:

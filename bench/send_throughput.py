@@ -59,11 +59,11 @@ def smtp_sink(port: int) -> Iterator[None]:
         sink.wait()
 
 
-def smtp_source_rate(port: int, n: int, sessions: int) -> float:
+def smtp_source_rate(port: int, n: int, sessions: int, size: int = MESSAGE_SIZE) -> float:
     binary = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
     started = time.perf_counter()
     subprocess.run(
-        [binary, "-s", str(sessions), "-l", str(MESSAGE_SIZE), "-m", str(n), f"127.0.0.1:{port}"],
+        [binary, "-s", str(sessions), "-l", str(size), "-m", str(n), f"127.0.0.1:{port}"],
         check=True,
     )
     return n / (time.perf_counter() - started)
