@@ -616,11 +616,15 @@ def webhook_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> 
     server = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     wait_port(port, server, log)
     try:
+        idle = sum(cpu_seconds(server.pid))
+        client_cpu = time.process_time()
         start = time.monotonic()
         with ThreadPoolExecutor(args.webhook_clients) as clients:
             list(clients.map(partial(post, port, secret), bodies))
         last = time.monotonic()
+        client_cpu = time.process_time() - client_cpu
         applied = settled(settings, delivery_id, n)
+        busy = sum(cpu_seconds(server.pid)) - idle
     finally:
         stop(server)
     print(
@@ -628,6 +632,10 @@ def webhook_run(settings: Settings, workdir: Path, args: argparse.Namespace) -> 
         f"{args.webhook_clients} clients at once: "
         f"accepted {n / (last - start):,.0f}/s, applied {n / (applied - start):,.0f}/s, "
         f"lag after the last answer {applied - last:.2f} s"
+    )
+    print(
+        f"  CPU per event: the server {busy * 1e6 / n:,.0f} µs; "
+        f"the clients posting them {client_cpu * 1e6 / n:,.0f} µs"
     )
     print(f"  check: {check_once(settings, delivery_id, n, webhook=True)}")
 
