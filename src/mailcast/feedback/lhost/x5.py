@@ -52,5 +52,7 @@ def _forwarded_status(message: Message) -> Message | None:
         payload = part.get_payload() if part.is_multipart() else None
         if isinstance(payload, list):
             nested = inside or kind == "message/rfc822"
-            stack.extend((child, nested) for child in reversed(payload))
+            stack.extend(
+                (child, nested) for child in reversed(payload) if isinstance(child, Message)
+            )
     return None
