@@ -64,9 +64,26 @@ def mbox_messages(raw: bytes) -> list[bytes]:
     """
     if not raw.startswith(b"From ") or not _FROM_LINE.match(raw):
         return [raw]
-    starts = [m.start() for m in _FROM_LINE.finditer(raw[: MAX_BYTES * MAX_MESSAGES])]
+    starts = [0]
+    for line in _FROM_LINE.finditer(raw[: MAX_BYTES * MAX_MESSAGES]):
+        if line.start() and _whole_message(raw[starts[-1] : line.start()]):
+            starts.append(line.start())
     bounds = [*starts[:MAX_MESSAGES], len(raw)]
     return [raw[a:b] for a, b in itertools.pairwise(bounds) if raw[a:b].strip()]
+
+
+def _whole_message(text: bytes) -> bool:
+    """Whether a From_ line after this text starts the next message rather than quoting one.
+
+    A mailbox puts an empty line between messages, or at least lets a multipart message
+    close first; a forwarded notice pasted below a rule of dashes is still the body.
+    """
+    last = text[:-1].rsplit(b"\n", 1)[-1].strip()
+    if not last:
+        return True
+    blank = _BLANK_LINE.search(text, 0, _LONGEST_HEAD)
+    found = _BOUNDARY.search(text, 0, blank.start() if blank else _LONGEST_HEAD)
+    return found is not None and last == b"--" + (found.group(1) or found.group(2)) + b"--"
 
 
 def load(raw: bytes) -> Message:

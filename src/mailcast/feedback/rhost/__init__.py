@@ -9,6 +9,7 @@ the SMTP step or status code would suggest (Yahoo answers an unknown user at DAT
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from mailcast.feedback.model import Finding
 from mailcast.feedback.rhost.apple import APPLE
@@ -70,10 +71,13 @@ def apply(findings: list[Finding], notice: str) -> None:
             if hosts is None:
                 hosts = [h.lower() for h in _HOST.findall(notice[:8000])]
             receiver = _receiver([h.lower() for h in _HOST.findall(finding.diagnostic)] + hosts)
+        # The tables are written single-spaced; a reply may pad its words (sisimai sweeps
+        # the diagnostic the same way before reading it).
+        said = replace(finding, diagnostic=" ".join(finding.diagnostic.split()))
         if receiver is None:
-            receiver = _signed(finding.diagnostic, notice)
+            receiver = _signed(said.diagnostic, notice)
         if receiver is not None:
-            finding.hint = _reply_reason(receiver, finding)
+            finding.hint = _reply_reason(receiver, said)
 
 
 def _receiver(names: list[str]) -> Receiver | None:
