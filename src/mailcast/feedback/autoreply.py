@@ -19,7 +19,13 @@ _STRONG_HEADERS = {
     "precedence": re.compile(r"^[ \t]{0,20}auto[_-]?reply", re.I),
     "x-post-messageclass": re.compile(r"autoresponder", re.I),
     "x-fc-machinegenerated": re.compile(r"true", re.I),
+    "x-apple-action": re.compile(r"^[ \t]{0,20}vacation", re.I),
 }
+# Mail a system sends to itself (sudo's reports to root, Exim's "Mail failure -" notices)
+# carries the same headers but answers no one: sisimai's RFC3834 leaves it, and so do we.
+_SYSTEM_FROM = re.compile(r"\b(?:root|postmaster|mailer-daemon)@", re.I)
+_SYSTEM_TO = re.compile(r"\broot@", re.I)
+_SYSTEM_SUBJECT = re.compile(r"security information for|mail failure -", re.I)
 # Set by Exchange on out-of-office replies but also on other generated mail: a hint only.
 _WEAK_HEADERS = ("x-auto-response-suppress",)
 _SUBJECT = re.compile(
@@ -38,6 +44,8 @@ _BODY = re.compile(
 
 
 def is_autoreply(message: Message, notice: str) -> bool:
+    if _from_the_system(message):
+        return False
     if any(_has(message, name, pattern) for name, pattern in _STRONG_HEADERS.items()):
         return True
     subject_says = bool(_SUBJECT.search(mime.header(message, "subject")))
@@ -57,3 +65,11 @@ def findings(message: Message, notice: str) -> list[Finding]:
 def _has(message: Message, name: str, pattern: re.Pattern[str]) -> bool:
     value = message.get(name)
     return value is not None and bool(pattern.search(str(value)))
+
+
+def _from_the_system(message: Message) -> bool:
+    return bool(
+        _SYSTEM_FROM.search(mime.header(message, "from"))
+        or _SYSTEM_TO.search(mime.header(message, "to"))
+        or _SYSTEM_SUBJECT.search(mime.header(message, "subject"))
+    )

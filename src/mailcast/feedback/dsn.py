@@ -21,6 +21,7 @@ _START = re.compile(
     r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]{0,20}:", re.I | re.M
 )
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient")
+_COMMENT = re.compile(r"^\s{0,20}[245]\.\d{1,3}\.\d{1,3}\s{0,20}\(([^()]{1,400})\)")
 
 
 @dataclass
@@ -99,14 +100,19 @@ def _blocks(fields: list[tuple[str, str, bool]]) -> list[list[tuple[str, str]]]:
 def _recipient_groups(block: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """Split a block into one group of fields per recipient; [] when it names none.
 
-    Fields before the first recipient field (some MTAs put Action first) belong to it.
+    Fields before the first recipient field (some MTAs put Action first) belong to it. A
+    block with no Final- or Original-Recipient names its recipient by X-Actual-Recipient
+    alone, as sisimai's RFC3464 reader takes it.
     """
-    if not any(name in _RECIPIENT_FIELDS for name, _ in block):
-        return []
+    starts: tuple[str, ...] = _RECIPIENT_FIELDS
+    if not any(name in starts for name, _ in block):
+        starts = ("x-actual-recipient",)
+        if not any(name in starts for name, _ in block):
+            return []
     groups: list[list[tuple[str, str]]] = [[]]
     seen: set[str] = set()
     for name, value in block:
-        if name in _RECIPIENT_FIELDS:
+        if name in starts:
             # A second Final-Recipient, or an Original-Recipient after one, starts the next.
             if name in seen:
                 groups.append([])
@@ -137,6 +143,10 @@ def _apply_recipient(finding: Finding, name: str, value: str) -> None:
         finding.action = (value.split() or [""])[0].lower().strip(";,.")
     elif name == "status":
         finding.status = smtp.best_status(value)
+        # "Status: 4.0.0 (example.net: host name lookup failure)": the comment is the cause.
+        comment = _COMMENT.search(value)
+        if comment:
+            finding.diagnostic = f"{finding.diagnostic} {comment.group(1)}".strip()[:MAX_VALUE]
     elif name == "remote-mta":
         finding.remote_host = _typed(value)[1].strip("[]. ").lower()
     elif name == "diagnostic-code":

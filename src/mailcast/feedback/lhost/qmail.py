@@ -33,6 +33,11 @@ _START = re.compile(
     r"|^we'?re sorry\.|he/her is not ",
     re.I | re.M,
 )
+# X4's "Unable to deliver message to the following address(es)." is X2's sentence too: the
+# clone's own only when X2's marks (a MAILER-DAEMON@ sender, its subjects) are absent.
+_X2_START = re.compile(r"^unable to deliver message to the following address", re.I | re.M)
+_X2_SENDER = re.compile(r"mailer-daemon@", re.I)
+_X2_SUBJECT = re.compile(r"^(?:delivery failure|failure delivery|failed delivery)", re.I)
 _RECIPIENT = re.compile(rf"^<({ADDRESS})>:\s{{0,20}}$")
 _END = re.compile(
     r"^--- (?:below|enclosed)|^--- mensaje original|^original message follows", re.I | re.M
@@ -68,12 +73,20 @@ _OWN_WORDS = (
 
 def claims(notice: Notice) -> bool:
     return bool(_SUBJECT.search(notice.subject) or "(qmail " in notice.received()) and bool(
-        _START.search(notice.head)
+        _START.search(notice.head) or _clone_of_x2(notice)
+    )
+
+
+def _clone_of_x2(notice: Notice) -> bool:
+    return bool(
+        _X2_START.search(notice.head)
+        and not _X2_SENDER.search(notice.sender)
+        and not _X2_SUBJECT.search(notice.subject)
     )
 
 
 def read(notice: Notice) -> Reading:
-    start = _START.search(notice.head)
+    start = _START.search(notice.head) or _X2_START.search(notice.head)
     body = notice.body[start.end() if start else 0 :]
     end = _END.search(body)
     found = recipient_blocks(body[: end.start()] if end else body, _RECIPIENT)
