@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from dsn_samples import (
     RETURNED_ID,
     arf_report,
@@ -377,3 +378,36 @@ def test_a_lone_cr_ends_a_status_field_as_it_ends_a_line() -> None:
     )
     found = [(r.address, r.action, r.status) for r in fields.recipients]
     assert found == [("j\u00f6rg@b\u00fccher.example", "failed", "5.1.1")]
+
+
+@pytest.mark.parametrize(
+    ("notice", "reason", "hard"),
+    [
+        # The notice names the step once, for every recipient (sisimai's RFC 3464 reader).
+        ("The remote server refused them (in reply to RCPT TO command).", "userunknown", True),
+        ("The remote server refused them after the end of data.", "filtered", False),
+        # No step named: "no such user" without X.1.1 may be a filter's excuse.
+        ("The remote server refused them.", "filtered", False),
+    ],
+)
+def test_the_step_a_generic_notice_names_holds_for_each_recipient(
+    notice: str, reason: str, hard: bool
+) -> None:
+    recipients = ["ana@dest.example", "ben@dest.example"]
+    status = "Reporting-MTA: dns; gw.relay.example\n\n" + "\n".join(
+        f"Final-Recipient: rfc822; {r}\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 550 No such user here\n"
+        for r in recipients
+    )
+    raw = multipart_report(
+        f"Your message could not be delivered to these recipients.\n{notice}\n",
+        status,
+        returned_headers(recipients[0]),
+        subject="Delivery failure",
+        sender="Gateway <gw@relay.example>",
+    )
+    report = parse_report(raw)
+    assert report.family == ""  # no family's reader: the generic reading decides
+    assert [(r.address, r.reason, r.hard) for r in report.recipients] == [
+        (r, reason, hard) for r in recipients
+    ]

@@ -195,9 +195,11 @@ def _bounce_findings(
         findings = merge.complete(from_status, [reading.findings, from_text], preamble)
     else:
         findings = reading.findings or _generic(message, parts, notice, full_notice)
+    # The step the notice names once holds for the recipients whose text names none; in a
+    # notice no family reads, wherever its text names one (sisimai's RFC 3464 reader).
+    step = reading.command or ("" if reading.family else smtp.command(notice))
     for finding in findings:
-        # The step the notice names once holds for the recipients whose text names none.
-        finding.command = finding.command or reading.command
+        finding.command = finding.command or step
         finding.steps_stated = reading.steps_stated
     providers.apply(findings, notice)
     rhost.apply(findings, notice)
