@@ -337,9 +337,10 @@ def test_a_host_or_sender_refused_by_policy_keeps_its_own_reason() -> None:
     assert reason_of(said, "5.7.1", command="DATA") == "authfailure"
 
 
-def test_a_mailbox_disabled_for_now_is_suspended() -> None:
-    # RFC 3463 X.2.1 "mailbox disabled"; transient, sisimai's status table names it suspend.
-    assert reason_of("450 4.2.1 Requested action aborted", "4.2.1") == "suspend"
+def test_a_mailbox_disabled_for_now_is_blocked() -> None:
+    # RFC 3463 X.2.1 "mailbox disabled"; transient, sisimai's status table names it blocked
+    # (5.2.1 is filtered).
+    assert reason_of("450 4.2.1 Requested action aborted", "4.2.1") == "blocked"
     # Words naming another cause still decide: a receiver's 4.2.1 rate limit.
     said = "450 4.2.1 The user is receiving mail at a rate that prevents additional messages"
     assert reason_of(said, "4.2.1") == "speeding"

@@ -25,9 +25,9 @@ from mailcast.domain import FailureReason, FailureType
 from mailcast.feedback import patterns
 from mailcast.feedback.codes import (
     ACS_REASONS,
-    DECISIVE_STATUS,
     REPLY_REASONS,
     SUBJECT_REASONS,
+    decisive_reason,
     status_reason,
 )
 from mailcast.feedback.model import Finding
@@ -153,9 +153,7 @@ def failure_reason(reason_name: str) -> FailureReason | None:
 
 
 def _decisive(finding: Finding, text: str) -> str:
-    if not finding.status or finding.status[0] not in "45":
-        return ""
-    return DECISIVE_STATUS.get("X" + finding.status[1:], "")
+    return decisive_reason(finding.status)
 
 
 def _by_text(finding: Finding, text: str) -> str:

@@ -15,6 +15,7 @@ DECISIVE_STATUS: dict[str, str] = {
     "X.2.3": "exceedlimit",
     "X.3.4": "mesgtoobig",
     "X.7.13": "suspend",
+    "X.7.16": "mesgtoobig",
     "X.7.20": "authfailure",
     "X.7.21": "authfailure",
     "X.7.22": "authfailure",
@@ -69,10 +70,44 @@ STATUS_REASONS: dict[str, str] = {
 # Codes whose meaning differs between the permanent and the transient class.
 CLASS_STATUS_REASONS: dict[str, str] = {
     "5.4.4": "hostunknown",  # unable to route: no such domain
-    "4.2.1": "suspend",  # mailbox disabled for now (sisimai's SMTP::Status; 5.2.1 is filtered)
+    "4.2.1": "blocked",  # mailbox disabled for now (sisimai's status table; 5.2.1 is filtered)
+    "4.5.3": "systemerror",  # too many recipients for now (5.5.3 is toomanyconn)
     "4.7.1": "blocked",
     "4.7.2": "blocked",
 }
+# Codes sisimai's status table names for the permanent class only: a transient one names no
+# reason, and the text, the step or the subject (X.6 content, X.7 security) decide. A 4.1.1 is
+# not (yet) an unknown mailbox, nor 4.7.17 a moved one. (The other way round sisimai leaves
+# 5.4.1-5.4.8 unnamed; mailcast keeps their network meaning, the subject says as much.)
+PERMANENT_ONLY = frozenset(
+    {
+        "X.1.0",
+        "X.1.1",
+        "X.1.2",
+        "X.1.3",
+        "X.1.4",
+        "X.1.10",
+        "X.2.0",
+        "X.3.0",
+        "X.3.4",
+        "X.4.0",
+        "X.5.2",
+        "X.5.4",
+        "X.5.6",
+        "X.7.13",
+        "X.7.17",
+        "X.7.18",
+        "X.7.20",
+        "X.7.21",
+        "X.7.22",
+        "X.7.23",
+        "X.7.27",
+        "X.7.28",
+        "X.7.29",
+        "X.7.30",
+    }
+)
+
 SUBJECT_REASONS = {"6": "contenterror", "7": "securityerror"}
 
 # RFC 5321/7504/5248 replies that name a cause on their own.
@@ -124,11 +159,22 @@ ACS_REASONS: dict[str, FailureReason] = {
 }
 
 
-def status_reason(status: str) -> str:
-    """The reason an enhanced status code names, "" when it names none."""
+def _class_key(status: str) -> str:
+    """The table key of a 4.X.X/5.X.X code, "" when its class gives the code no reason."""
     if not status or status[0] not in "45":
         return ""
+    key = "X" + status[1:]
+    return "" if status[0] == "4" and key in PERMANENT_ONLY else key
+
+
+def decisive_reason(status: str) -> str:
+    """The reason a decisive status code names whatever the text says, "" when none."""
+    return DECISIVE_STATUS.get(_class_key(status), "")
+
+
+def status_reason(status: str) -> str:
+    """The reason an enhanced status code names, "" when it names none."""
     if status in CLASS_STATUS_REASONS:
         return CLASS_STATUS_REASONS[status]
-    key = "X" + status[1:]
+    key = _class_key(status)
     return DECISIVE_STATUS.get(key) or STATUS_REASONS.get(key, "")
