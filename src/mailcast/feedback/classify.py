@@ -10,7 +10,9 @@ The rules, in the order they apply:
    over a generic status code ("5.0.0 ... user unknown" is userunknown), adjusted by the SMTP
    step: "user unknown" said after DATA (or with 5.2.X) is a filter's excuse → filtered; an
    unknown user or domain refused at MAIL FROM is the sender's → rejected.
-5. The status code's table entry, then its class (X.6 content, X.7 security...).
+5. The status code's table entry, then its class (X.6 content, X.7 security...); a code that
+   says little (system, network, security) yields first to the weak phrases of 7, the SMTP
+   step of 6, the reply code and a delayed action.
 6. The SMTP step alone: refused at connection/EHLO → blocked; at MAIL FROM → rejected.
 7. Weak phrases (expiry, network, system) and the reply code; a delayed action → expired.
    A 501-507 reply that said nothing else is a syntax error.
