@@ -73,11 +73,11 @@ def apply(findings: list[Finding], notice: str) -> None:
             receiver = _receiver([h.lower() for h in _HOST.findall(finding.diagnostic)] + hosts)
         # The tables are written single-spaced; a reply may pad its words (sisimai sweeps
         # the diagnostic the same way before reading it).
-        said = replace(finding, diagnostic=" ".join(finding.diagnostic.split()))
+        said = " ".join(finding.diagnostic.split())
         if receiver is None:
-            receiver = _signed(said.diagnostic, notice)
+            receiver = _signed(said, notice)
         if receiver is not None:
-            finding.hint = _reply_reason(receiver, said)
+            finding.hint = _reply_reason(receiver, replace(finding, diagnostic=said))
 
 
 def _receiver(names: list[str]) -> Receiver | None:
